@@ -1,0 +1,48 @@
+/* tessera: the command. Dispatches to cli/cmd_*.c; each command parses its
+ * own arguments and talks to the library only through tessera.h. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/commands.h"
+
+typedef struct {
+    const char *name;
+    cli_fn run;
+    const char *summary;
+} command;
+
+/* One line per command, in the order `tessera --help` lists them. */
+static const command commands[] = {
+    {"info", cmd_info, "what the front ends see in an image or audio file"},
+    {"mel", cmd_mel, "write an audio file's log-mel spectrogram as PNG and .npy"},
+};
+
+static void usage(FILE *fp) {
+    fprintf(fp,
+            "usage: tessera COMMAND [ARGS...]\n"
+            "       tessera COMMAND --help\n"
+            "       tessera --version\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(fp, "  %-14s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 1;
+    }
+    if (cli_is_help(argv[1])) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+        printf("tessera %s\n", TS_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "tessera: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 1;
+}
