@@ -38,33 +38,58 @@ static void print_image(const char *path, const ts_image_info *in, bool json) {
 }
 
 static void print_audio(const char *path, const ts_audio_info *in, bool json) {
-    long long n16 = (long long)(in->seconds * TS_SAMPLE_RATE + 0.5);
-    long long T = n16 / TS_HOP;
-    if (json) {
+    long long n16 = (long long)ts_audio_samples_16k(in->frames, in->sample_rate);
+    long long T = n16 < 0 ? -1 : n16 / TS_HOP; /* -1: length unknown from the header */
+    if (json) { /* an unknown length (a streamed file's header) is null */
+        char frames[32] = "null", secs[32] = "null", samples[32] = "null", t[32] = "null";
+        if (n16 >= 0) {
+            snprintf(frames, sizeof frames, "%lld", (long long)in->frames);
+            snprintf(secs, sizeof secs, "%.6f", in->seconds);
+            snprintf(samples, sizeof samples, "%lld", n16);
+            snprintf(t, sizeof t, "%lld", T);
+        }
         printf("{\"file\":");
         ts_json_put_string(stdout, path);
         printf(",\"kind\":\"audio\",\"container\":\"%s\",\"codec\":\"%s\",\"sample_rate\":%d,"
-               "\"channels\":%d,\"frames\":%lld,\"seconds\":%.6f,"
-               "\"log_mel\":{\"shape\":[%d,%lld],\"sample_rate\":%d,\"hop\":%d}}\n",
-               in->container, in->codec, in->sample_rate, in->channels, (long long)in->frames,
-               in->seconds, TS_N_MELS, T, TS_SAMPLE_RATE, TS_HOP);
+               "\"channels\":%d,\"bits\":%d,\"frames\":%s,\"seconds\":%s,"
+               "\"model_input\":{\"sample_rate\":%d,\"channels\":1,\"samples\":%s},"
+               "\"log_mel\":{\"shape\":[%d,%s],\"sample_rate\":%d,\"hop\":%d}}\n",
+               in->container, in->codec, in->sample_rate, in->channels, in->bits, frames, secs,
+               TS_SAMPLE_RATE, samples, TS_N_MELS, t, TS_SAMPLE_RATE, TS_HOP);
         return;
     }
     printf("file:        %s\n", path);
     printf("kind:        audio\n");
-    printf("container:   %s (%s)\n", in->container, in->codec);
+    printf("container:   %s (%s", in->container, in->codec);
+    if (in->bits && strncmp(in->codec, "pcm_", 4)) printf(", %d-bit", in->bits);
+    printf(")\n");
     printf("sample rate: %d Hz\n", in->sample_rate);
     printf("channels:    %d\n", in->channels);
+    if (in->frames < 0) {
+        printf("frames:      unknown\n");
+        printf("log-mel:     %d x T (T = samples at 16 kHz / %d)\n", TS_N_MELS, TS_HOP);
+        return;
+    }
     printf("frames:      %lld\n", (long long)in->frames);
     printf("duration:    %.3f s\n", in->seconds);
-    printf("log-mel:     %d x %lld (mono, %d Hz, hop %d)\n", TS_N_MELS, T, TS_SAMPLE_RATE, TS_HOP);
+    printf("model input: %lld samples, mono, %d Hz\n", n16, TS_SAMPLE_RATE);
+    printf("log-mel:     %d x %lld (hop %d)%s\n", TS_N_MELS, T, TS_HOP,
+           T < 1 ? ": too short, needs at least 10 ms" : "");
 }
 
 static int info_one(const char *path, bool json) {
-    uint8_t *buf;
-    size_t len;
-    ts_status s = ts_read_file(path, TS_MAX_AUDIO_FILE_BYTES, &buf, &len);
+    /* Mapped, not read: the probes touch only the pages holding the
+     * headers, so a 12-megapixel JPEG costs no more memory than a tiny one. */
+    ts_mapped_file m;
+    ts_status s = ts_map_file(path, &m);
     if (s) return cli_fail(s);
+    const uint8_t *buf = m.data;
+    size_t len = m.len;
+    if (len > TS_MAX_AUDIO_FILE_BYTES) {
+        ts_unmap_file(&m);
+        return cli_fail(ts_fail(TS_ERR_INPUT, "%s: file is %zu bytes, over the limit of %zu", path,
+                                len, TS_MAX_AUDIO_FILE_BYTES));
+    }
     if (ts_image_sniff(buf, len) != TS_IMAGE_UNKNOWN) {
         ts_image_info info;
         s = ts_image_probe_mem(buf, len, path, &info);
@@ -77,7 +102,7 @@ static int info_one(const char *path, bool json) {
         s = ts_fail(TS_ERR_INPUT, "%s: %s", path,
                     len == 0 ? "empty file" : "not an image (PNG, JPEG) or audio (WAV, FLAC, OGG) file");
     }
-    free(buf);
+    ts_unmap_file(&m);
     return cli_fail(s);
 }
 

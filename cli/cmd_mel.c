@@ -51,11 +51,16 @@ int cmd_mel(int argc, char **argv) {
     ts_status s = ts_audio_load_file(in, &pcm, &n);
     if (!s) {
         s = ts_logmel(pcm, n, threads ? (int)threads : ts_online_cpus(), &mel, &T);
-        if (s) s = ts_fail(s, "%s: %s", in, ts_last_error());
+        if (s) { /* name the file: copy first, ts_fail writes the same buffer */
+            char why[512];
+            snprintf(why, sizeof why, "%s", ts_last_error());
+            s = ts_fail(s, "%s: %s", in, why);
+        }
     }
-    if (!s) s = ts_logmel_write_png(png, mel, T);
+    bool wrote_png = false;
+    if (!s) wrote_png = !(s = ts_logmel_write_png(png, mel, T));
     if (!s) s = ts_npy_write_f32(npy, mel, (int64_t[]){TS_N_MELS, T}, 2);
-    if (s) remove(png); /* never leave one output without the other */
+    if (s && wrote_png) remove(png); /* never leave one output without the other */
     free(pcm);
     free(mel);
     return cli_fail(s);

@@ -4,5 +4,13 @@
 
 int cmd_info(int argc, char **argv);
 int cmd_mel(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_train_vq(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_reconstruct(int argc, char **argv);
+int cmd_train_bpe(int argc, char **argv);
+int cmd_tokenize_text(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
 
 #endif

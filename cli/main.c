@@ -16,6 +16,14 @@ typedef struct {
 static const command commands[] = {
     {"info", cmd_info, "what the front ends see in an image or audio file"},
     {"mel", cmd_mel, "write an audio file's log-mel spectrogram as PNG and .npy"},
+    {"eval", cmd_eval, "accuracy on a multiple-choice benchmark (ScienceQA, JSONL)"},
+    {"train-vq", cmd_train_vq, "train the shared-codebook VQ-VAE on images and audio"},
+    {"tokenize", cmd_tokenize, "print the VQ codes of an image or audio clip"},
+    {"reconstruct", cmd_reconstruct, "decode an image's or clip's VQ codes back to a picture"},
+    {"train-bpe", cmd_train_bpe, "learn a byte-level BPE tokenizer from text files"},
+    {"tokenize-text", cmd_tokenize_text, "print the token ids and pieces of a text"},
+    {"train", cmd_train, "train the MoE decoder from scratch on text"},
+    {"generate", cmd_generate, "continue a prompt with the decoder, streamed to stdout"},
 };
 
 static void usage(FILE *fp) {

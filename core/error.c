@@ -3,14 +3,19 @@
 #include "tessera/core.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char last_error[1024];
 
 ts_status ts_fail(ts_status code, const char *fmt, ...) {
+    /* Format into a scratch buffer first: callers may pass ts_last_error()
+     * itself as an argument to prefix it with a file name. */
+    char msg[sizeof last_error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(last_error, msg, sizeof msg);
     return code;
 }
 

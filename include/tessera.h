@@ -29,8 +29,15 @@ extern "C" {
 
 #include "tessera/core.h"
 #include "tessera/gguf.h"
+#include "tessera/json.h"
+#include "tessera/model.h"
 #include "tessera/image.h"
 #include "tessera/audio.h"
+#include "tessera/dataset.h"
+#include "tessera/vqvae.h"
+#include "tessera/text.h"
+#include "tessera/fusion.h"
+#include "tessera/eval.h"
 
 #ifdef __cplusplus
 }

@@ -82,12 +82,18 @@ int64_t ts_gguf_find_key(const ts_gguf *g, const char *key); /* -1 if absent */
 ts_status ts_gguf_get_u32(const ts_gguf *g, const char *key, uint32_t *v);
 ts_status ts_gguf_get_i32(const ts_gguf *g, const char *key, int32_t *v);
 ts_status ts_gguf_get_u64(const ts_gguf *g, const char *key, uint64_t *v);
+ts_status ts_gguf_get_i64(const ts_gguf *g, const char *key, int64_t *v);
+/* Float getters accept f32 and f64 values. */
 ts_status ts_gguf_get_f32(const ts_gguf *g, const char *key, float *v);
+ts_status ts_gguf_get_f64(const ts_gguf *g, const char *key, double *v);
 ts_status ts_gguf_get_bool(const ts_gguf *g, const char *key, bool *v);
 /* The string is NUL-terminated copy owned by g. */
 ts_status ts_gguf_get_str(const ts_gguf *g, const char *key, const char **v);
 /* Arrays: element type and count; scalar data points into the mapping
- * (packed, little-endian); string elements through ts_gguf_get_arr_str. */
+ * (packed, little-endian, possibly unaligned: read with memcpy), NULL for
+ * string arrays, whose elements come through ts_gguf_get_arr_str: *s is a
+ * NUL-terminated copy owned by g, *len its length in bytes (len may be NULL;
+ * a string may hold NUL bytes, so len is authoritative). */
 ts_status ts_gguf_get_arr(const ts_gguf *g, const char *key, ts_gguf_type *elem_type,
                           const void **data, size_t *n);
 ts_status ts_gguf_get_arr_str(const ts_gguf *g, const char *key, size_t i, const char **s,
@@ -96,6 +102,9 @@ ts_status ts_gguf_get_arr_str(const ts_gguf *g, const char *key, size_t i, const
 int64_t ts_gguf_n_tensors(const ts_gguf *g);
 const ts_gguf_tensor *ts_gguf_tensor_at(const ts_gguf *g, int64_t i);
 const ts_gguf_tensor *ts_gguf_find_tensor(const ts_gguf *g, const char *name); /* NULL if absent */
+/* The alignment of the data section and of every tensor (general.alignment,
+ * default 32). */
+uint32_t ts_gguf_alignment(const ts_gguf *g);
 /* Converts any supported dtype to f32; n must equal the tensor's n_elements. */
 ts_status ts_gguf_tensor_to_f32(const ts_gguf_tensor *t, float *out, int64_t n);
 

@@ -51,7 +51,13 @@ ts_status ts_image_decode_file(const char *path, int min_side, ts_image *out);
 void ts_image_free(ts_image *img);
 
 /* Resize (area average down, bilinear up) after fitting, then normalise to
- * [-1, 1]. out is 3 x size x size floats, planar CHW (R plane, G, B). */
+ * [-1, 1]. out is 3 x size x size floats, planar CHW (R plane, G, B).
+ * Each axis on its own: one that shrinks is an exact box filter (every
+ * source pixel weighs by its overlap with the output pixel's footprint,
+ * fractions included); one that grows is bilinear with pixel centres at
+ * i + 0.5, edges clamped (PyTorch's align_corners=False). Crop keeps the
+ * centred min(w, h) square; pad centres the image on a white max(w, h)
+ * square. size is 1..4096. */
 ts_status ts_image_to_input(const ts_image *img, int size, ts_image_fit fit, float *out);
 
 /* decode (with DCT scaling) + ts_image_to_input in one call. */
@@ -59,7 +65,9 @@ ts_status ts_image_load_input_mem(const uint8_t *buf, size_t len, const char *na
                                   ts_image_fit fit, float *out);
 ts_status ts_image_load_input_file(const char *path, int size, ts_image_fit fit, float *out);
 
-/* Writes 8-bit RGB (or grey when channels == 1) as PNG, atomically. */
-ts_status ts_png_write(const char *path, const uint8_t *pixels, int width, int height, int channels);
+/* Writes 8-bit pixels as PNG, atomically: channels 1 (grey), 3 (RGB) or 4
+ * (RGBA), rows top to bottom. */
+ts_status ts_png_write(const char *path, const uint8_t *pixels, int width, int height,
+                       int channels);
 
 #endif

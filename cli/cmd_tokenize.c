@@ -1,0 +1,77 @@
+/* tessera tokenize FILE: the VQ codes an image or audio clip becomes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+#define DEFAULT_MODEL "models/tessera.gguf"
+
+int cmd_tokenize(int argc, char **argv) {
+    const char *cmd = argv[0], *in = NULL, *model = DEFAULT_MODEL;
+    bool json = false;
+    long threads = 0;
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            printf("usage: tessera tokenize FILE [-m MODEL] [--json] [-t N]\n\n"
+                   "Prints the shared-codebook codes of an image (an 8 x 8 grid, raster order)\n"
+                   "or an audio clip (25 codes per second, the clip zero-padded to whole codes).\n"
+                   "The kind of FILE is found from its content.\n\n"
+                   "  -m MODEL  model with a VQ-VAE (default " DEFAULT_MODEL ")\n"
+                   "  --json    one JSON object: file, kind, shape, codes\n"
+                   "  -t N      threads (default: online CPUs)\n");
+            return 0;
+        } else if (!strcmp(argv[i], "-m")) {
+            if (!(model = cli_value(cmd, argc, argv, &i))) return 1;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = true;
+        } else if (!strcmp(argv[i], "-t")) {
+            const char *v = cli_value(cmd, argc, argv, &i);
+            if (!v || !cli_parse_long(cmd, "-t", v, 1, 256, &threads)) return 1;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return cli_usage(cmd, "unknown option '%s'", argv[i]);
+        } else if (!in) {
+            in = argv[i];
+        } else {
+            return cli_usage(cmd, "one file at a time");
+        }
+    }
+    if (!in) return cli_usage(cmd, "no input file given");
+    int nt = threads ? (int)threads : ts_online_cpus();
+    ts_vq *vq = NULL;
+    float *x = NULL;
+    int32_t *codes = NULL;
+    ts_vq_input_kind kind;
+    int T = 0, rows = 0, cols = 0;
+    ts_pool *pool = ts_pool_new(nt);
+    ts_status s = ts_vq_load_file(model, &vq);
+    if (!s) s = ts_vq_load_media(vq, in, nt, &kind, &x, &T);
+    if (!s) {
+        const ts_vq_config *c = ts_vq_get_config(vq);
+        if (kind == TS_VQ_IMAGE) rows = cols = c->image_size / TS_VQ_DOWN;
+        else rows = 1, cols = T / TS_VQ_DOWN;
+        codes = malloc((size_t)rows * cols * sizeof *codes);
+        if (!codes) s = ts_fail(TS_ERR_NOMEM, "out of memory");
+        else if (kind == TS_VQ_IMAGE) s = ts_vq_encode_images(vq, pool, x, 1, codes);
+        else s = ts_vq_encode_audio(vq, pool, x, 1, T, codes);
+    }
+    if (!s && json) {
+        printf("{\"file\": ");
+        ts_json_put_string(stdout, in);
+        if (kind == TS_VQ_IMAGE)
+            printf(", \"kind\": \"image\", \"shape\": [%d, %d], \"codes\": [", rows, cols);
+        else
+            printf(", \"kind\": \"audio\", \"seconds\": %.2f, \"shape\": [%d], \"codes\": [",
+                   T / 100.0, cols);
+        for (int i = 0; i < rows * cols; i++) printf("%s%d", i ? ", " : "", codes[i]);
+        printf("]}\n");
+    } else if (!s) {
+        for (int r = 0; r < rows; r++)
+            for (int k = 0; k < cols; k++) printf("%d%c", codes[r * cols + k], k + 1 < cols ? ' ' : '\n');
+    }
+    free(codes);
+    free(x);
+    ts_vq_free(vq);
+    ts_pool_free(pool);
+    return cli_fail(s);
+}

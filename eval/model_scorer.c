@@ -1,0 +1,233 @@
+/* The model as a ts_scorer: an item's media are decoded and encoded to VQ
+ * codes once, the multiple-choice prompt comes from fusion/ (ts_mc_prompt),
+ * and each option is scored as the ANSWER of the one template
+ * (ts_fusion_build) by the decoder's teacher-forced log-likelihood. */
+#include "tessera/eval.h"
+#include "tessera/fusion.h"
+#include "tessera/model.h"
+#include "tessera/vqvae.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    char *path;
+    ts_gguf *g;
+    ts_model *model;
+    ts_vq *vq; /* NULL: the file has no VQ-VAE, so items with media fail */
+    ts_vocab vocab;
+    int n_workers;
+    ts_bpe **tok; /* one per worker: a tokenizer keeps a cache */
+    ts_seq *seq;  /* one per worker, reused across items */
+} model_scorer;
+
+static void ms_free(void *vctx) {
+    model_scorer *ms = vctx;
+    if (!ms) return;
+    for (int w = 0; w < ms->n_workers; w++) {
+        if (ms->tok) ts_bpe_free(ms->tok[w]);
+        if (ms->seq) ts_seq_free(&ms->seq[w]);
+    }
+    free(ms->tok);
+    free(ms->seq);
+    ts_model_free(ms->model);
+    ts_vq_free(ms->vq);
+    ts_gguf_close(ms->g);
+    free(ms->path);
+    free(ms);
+}
+
+/* Media of one item as codes, each decoded once: the kind is found from
+ * the file's content (ts_vq_load_media: an image through the image front
+ * end, audio as its log-mel padded to whole codes, exactly as the VQ-VAE's
+ * other users read files), then the VQ encoder. codes[m] is malloc'd. */
+static ts_status encode_media(const model_scorer *ms, const ts_eval_item *it, ts_media *media,
+                              int32_t **codes) {
+    if (it->n_media && !ms->vq)
+        return ts_fail(TS_ERR_INPUT, "%s: the model has no VQ-VAE (tessera.vq.*), so it cannot read %s",
+                       ms->path, it->media_paths[0]);
+    for (int m = 0; m < it->n_media; m++) {
+        const char *path = it->media_paths[m];
+        ts_vq_input_kind kind;
+        float *x = NULL;
+        int T = 0;
+        ts_status s = ts_vq_load_media(ms->vq, path, 1, &kind, &x, &T);
+        if (s) return s;
+        int nc;
+        if (kind == TS_VQ_IMAGE) {
+            int S = ts_vq_get_config(ms->vq)->image_size;
+            nc = (S / TS_VQ_DOWN) * (S / TS_VQ_DOWN);
+        } else {
+            nc = T / TS_VQ_DOWN;
+        }
+        codes[m] = malloc((size_t)(nc > 0 ? nc : 1) * sizeof **codes);
+        if (!codes[m]) s = ts_fail(TS_ERR_NOMEM, "%s: out of memory", path);
+        else if (kind == TS_VQ_IMAGE) s = ts_vq_encode_images(ms->vq, NULL, x, 1, codes[m]);
+        else s = ts_vq_encode_audio(ms->vq, NULL, x, 1, T, codes[m]);
+        free(x);
+        if (s) return s;
+        media[m] = (ts_media){kind == TS_VQ_IMAGE ? TS_MEDIA_IMAGE : TS_MEDIA_AUDIO, codes[m], nc};
+    }
+    return TS_OK;
+}
+
+/* Media codes and the prompt, shared by every option of the item. */
+typedef struct {
+    ts_media *media;
+    int32_t **codes;
+    int n_media;
+    char *prompt;
+} item_input;
+
+static void input_free(item_input *in) {
+    for (int m = 0; m < in->n_media; m++) free(in->codes[m]);
+    free(in->codes);
+    free(in->media);
+    free(in->prompt);
+}
+
+static ts_status input_build(const model_scorer *ms, const ts_eval_item *it, item_input *in) {
+    memset(in, 0, sizeof *in);
+    in->n_media = it->n_media;
+    in->media = calloc(it->n_media ? (size_t)it->n_media : 1, sizeof *in->media);
+    in->codes = calloc(it->n_media ? (size_t)it->n_media : 1, sizeof *in->codes);
+    if (!in->media || !in->codes) return ts_fail(TS_ERR_NOMEM, "out of memory");
+    ts_status s = encode_media(ms, it, in->media, in->codes);
+    if (!s) s = ts_mc_prompt(it->question, it->hint, (const char *const *)it->choices, it->n_choices, &in->prompt);
+    return s;
+}
+
+static ts_status ms_score(void *vctx, int worker, const ts_eval_item *it, double *logprob,
+                          int *n_tokens) {
+    model_scorer *ms = vctx;
+    if (worker < 0 || worker >= ms->n_workers)
+        return ts_fail(TS_ERR_INTERNAL, "eval: worker %d of a scorer made for %d", worker, ms->n_workers);
+    item_input in;
+    ts_status s = input_build(ms, it, &in);
+    ts_seq *seq = &ms->seq[worker];
+    for (int c = 0; !s && c < it->n_choices; c++) {
+        s = ts_fusion_build(ms->tok[worker], &ms->vocab, in.media, in.n_media, in.prompt, it->choices[c], seq);
+        if (!s) s = ts_model_score(ms->model, seq->tokens, seq->mask, seq->n, &logprob[c], &n_tokens[c]);
+    }
+    input_free(&in);
+    return s;
+}
+
+typedef struct {
+    int32_t *ids;
+    int n, cap;
+    int32_t n_text;
+} collected;
+
+/* Keeps text tokens; the answer ends at the first special or media code. */
+static bool collect_token(int32_t id, void *user) {
+    collected *c = user;
+    if (id < 0 || id >= c->n_text) return false;
+    if (c->n == c->cap) {
+        int cap = c->cap ? c->cap * 2 : 64;
+        int32_t *n = realloc(c->ids, (size_t)cap * sizeof *n);
+        if (!n) return false;
+        c->ids = n;
+        c->cap = cap;
+    }
+    c->ids[c->n++] = id;
+    return true;
+}
+
+static ts_status ms_generate(void *vctx, int worker, const ts_eval_item *it, char **text) {
+    model_scorer *ms = vctx;
+    *text = NULL;
+    if (worker < 0 || worker >= ms->n_workers)
+        return ts_fail(TS_ERR_INTERNAL, "eval: worker %d of a scorer made for %d", worker, ms->n_workers);
+    item_input in;
+    ts_status s = input_build(ms, it, &in);
+    ts_seq *seq = &ms->seq[worker];
+    collected col = {.n_text = ms->vocab.n_text};
+    if (!s) s = ts_fusion_build(ms->tok[worker], &ms->vocab, in.media, in.n_media, in.prompt, NULL, seq);
+    if (!s) {
+        /* room for the longest option and then some; greedy, so the same
+         * item always gets the same text */
+        size_t longest = 0;
+        for (int c = 0; c < it->n_choices; c++)
+            if (strlen(it->choices[c]) > longest) longest = strlen(it->choices[c]);
+        int ctx = ts_model_get_config(ms->model)->context;
+        int max_new = (int)(longest < 256 ? longest : 256) + 16;
+        if (max_new > ctx - seq->n) max_new = ctx - seq->n;
+        if (max_new < 1)
+            s = ts_fail(TS_ERR_INPUT, "the prompt (%d tokens) leaves no room to answer in the context of %d",
+                        seq->n, ctx);
+        ts_sampler sp = {.temperature = 0, .top_k = 0, .top_p = 1, .seed = 0};
+        int made = 0;
+        if (!s)
+            s = ts_model_generate(ms->model, seq->tokens, seq->n, max_new, &sp,
+                                  ts_vocab_special(&ms->vocab, TS_TOK_EOS), 0, collect_token, &col, &made);
+    }
+    if (!s) {
+        size_t len;
+        s = ts_bpe_decode(ms->tok[worker], col.ids, (size_t)col.n, text, &len);
+    }
+    free(col.ids);
+    input_free(&in);
+    return s;
+}
+
+/* Prefixes the current message with the file's name (the GGUF getters and
+ * the tokenizer loader do not know it). */
+static ts_status with_path(ts_status s, const char *path) {
+    char msg[768];
+    snprintf(msg, sizeof msg, "%s", ts_last_error());
+    if (!strncmp(msg, path, strlen(path))) return s;
+    return ts_fail(s, "%s: %s", path, msg);
+}
+
+ts_status ts_eval_model_scorer_new(const char *path, int n_workers, ts_scorer **out) {
+    *out = NULL;
+    if (n_workers < 1) n_workers = 1;
+    model_scorer *ms = calloc(1, sizeof *ms);
+    ts_scorer *sc = calloc(1, sizeof *sc);
+    if (!ms || !sc || !(ms->path = malloc(strlen(path) + 1))) {
+        free(ms);
+        free(sc);
+        return ts_fail(TS_ERR_NOMEM, "out of memory");
+    }
+    strcpy(ms->path, path);
+    ms->n_workers = n_workers;
+    ts_status s = ts_gguf_open(path, &ms->g);
+    if (!s && (s = ts_model_load_gguf(ms->g, path, &ms->model))) s = with_path(s, path);
+    if (!s && (s = ts_vocab_read(ms->g, &ms->vocab))) s = with_path(s, path);
+    if (!s && ms->vocab.n_vocab != ts_model_get_config(ms->model)->vocab_size)
+        s = ts_fail(TS_ERR_INPUT, "%s: the vocabulary has %d ids but the decoder %d", path,
+                    (int)ms->vocab.n_vocab, ts_model_get_config(ms->model)->vocab_size);
+    if (!s && ts_gguf_find_key(ms->g, "tessera.vq.codebook_size") >= 0) {
+        s = ts_vq_from_gguf(ms->g, path, &ms->vq);
+        if (!s && ts_vq_get_config(ms->vq)->codebook_size != ms->vocab.n_codes)
+            s = ts_fail(TS_ERR_INPUT, "%s: the VQ codebook has %d codes but the vocabulary %d", path,
+                        ts_vq_get_config(ms->vq)->codebook_size, (int)ms->vocab.n_codes);
+    }
+    if (!s) {
+        ms->tok = calloc((size_t)n_workers, sizeof *ms->tok);
+        ms->seq = calloc((size_t)n_workers, sizeof *ms->seq);
+        if (!ms->tok || !ms->seq) s = ts_fail(TS_ERR_NOMEM, "out of memory");
+    }
+    for (int w = 0; !s && w < n_workers; w++) {
+        if ((s = ts_bpe_load(ms->g, &ms->tok[w]))) s = with_path(s, path);
+        else if (ts_bpe_n_text(ms->tok[w]) != ms->vocab.n_text)
+            s = ts_fail(TS_ERR_INPUT, "%s: the tokenizer has %d tokens but the vocabulary %d", path,
+                        ts_bpe_n_text(ms->tok[w]), (int)ms->vocab.n_text);
+    }
+    if (s) {
+        ms_free(ms);
+        free(sc);
+        return s;
+    }
+    /* the eval pool runs items in parallel: BLAS inside each stays on one thread */
+    if (n_workers > 1) openblas_set_num_threads(1);
+    sc->ctx = ms;
+    sc->score = ms_score;
+    sc->generate = ms_generate;
+    sc->free = ms_free;
+    snprintf(sc->name, sizeof sc->name, "%s", path);
+    *out = sc;
+    return TS_OK;
+}

@@ -1,0 +1,198 @@
+/* The Mixture-of-Experts decoder (model/): configuration, GGUF load/save,
+ * teacher-forced scoring, generation with a KV cache, and training.
+ *
+ *     ts_model *m;
+ *     if (ts_model_load("lm.gguf", &m) != TS_OK) { puts(ts_last_error()); ... }
+ *     double lp; int n;
+ *     ts_model_score(m, ids, mask, n_ids, &lp, &n);   // Σ log p over masked ids
+ *     ts_model_free(m);
+ *
+ * A loaded model is read-only: every scoring and generation call keeps its
+ * scratch in the call (or in its ts_session), so many threads may score
+ * different sequences on one model at once. */
+#ifndef TESSERA_MODEL_H
+#define TESSERA_MODEL_H
+
+#include "tessera/core.h"
+#include "tessera/gguf.h"
+
+typedef struct {
+    int vocab_size;     /* tessera.vocab_size */
+    int d_model;        /* tessera.embedding_length */
+    int n_heads;        /* tessera.attention.head_count */
+    int head_dim;       /* tessera.attention.key_length */
+    int n_layers;       /* tessera.block_count */
+    int n_dense_layers; /* tessera.leading_dense_block_count: the first blocks are dense */
+    int ffn_hidden;     /* tessera.feed_forward_length (dense SwiGLU) */
+    int n_experts;      /* tessera.expert_count */
+    int n_experts_used; /* tessera.expert_used_count */
+    int n_shared;       /* tessera.expert_shared_count (0 or 1) */
+    int expert_hidden;  /* tessera.expert_feed_forward_length (routed and shared) */
+    int context;        /* tessera.context_length */
+    int tied_output;    /* tessera.tied_output: output head = token embeddings */
+    float rope_theta;   /* tessera.rope.freq_base */
+    float norm_eps;     /* tessera.attention.layer_norm_rms_epsilon */
+} ts_model_config;
+
+/* The DESIGN.md default (~20 M parameters, ~4 M active) for a vocabulary. */
+ts_model_config ts_model_config_default(int vocab_size);
+/* Checks that every size is positive and consistent (TS_ERR_USAGE if not). */
+ts_status ts_model_config_check(const ts_model_config *c);
+/* Parses "key=value,key=value" over the field names above (d_model=128,...)
+ * into c; unknown keys or bad values give TS_ERR_USAGE naming them. */
+ts_status ts_model_config_parse(ts_model_config *c, const char *spec);
+
+typedef struct ts_model ts_model;
+
+/* A fresh model with random weights (deterministic in seed). */
+ts_status ts_model_new(const ts_model_config *c, uint64_t seed, ts_model **out);
+/* Loads the decoder part of a GGUF file (any of f32/f16/bf16/q8_0 weights,
+ * converted to f32). Fails with TS_ERR_INPUT naming the file and the missing
+ * key or tensor. */
+ts_status ts_model_load(const char *path, ts_model **out);
+ts_status ts_model_load_gguf(const ts_gguf *g, const char *path, ts_model **out);
+/* Adds the decoder's keys and tensors (f32) to a writer, so one file can
+ * also hold the tokenizer and the VQ-VAE; ts_model_save writes a file with
+ * the decoder alone. */
+ts_status ts_model_add_to_gguf(const ts_model *m, ts_gguf_writer *w);
+ts_status ts_model_save(const ts_model *m, const char *path);
+void ts_model_free(ts_model *m);
+
+const ts_model_config *ts_model_get_config(const ts_model *m);
+int64_t ts_model_n_params(const ts_model *m);        /* all parameters */
+int64_t ts_model_n_active_params(const ts_model *m); /* used per token */
+
+/* ---- scoring ------------------------------------------------------------ */
+/* Teacher-forced: *logprob = Σ log p(ids[i] | ids[<i]) over the i >= 1 with
+ * mask[i] != 0 (mask NULL: every i >= 1), *count = how many. n <= context.
+ * Thread-safe on one model; uses one thread. */
+ts_status ts_model_score(const ts_model *m, const int32_t *ids, const uint8_t *mask, int n,
+                         double *logprob, int *count);
+/* The same for n_seqs sequences at once, spread over the pool's threads
+ * (pool NULL: the calling thread). Results are identical to ts_model_score. */
+ts_status ts_model_score_batch(const ts_model *m, ts_pool *pool, int n_seqs,
+                               const int32_t *const *ids, const uint8_t *const *masks,
+                               const int *lens, double *logprob, int *count);
+/* Full forward over ids[0..n): logits [n, vocab_size] (row i predicts i+1). */
+ts_status ts_model_logits(const ts_model *m, const int32_t *ids, int n, float *logits);
+
+/* ---- generation --------------------------------------------------------- */
+/* A KV cache over one sequence of up to max_len tokens (0: the context). */
+typedef struct ts_session ts_session;
+ts_status ts_session_new(const ts_model *m, int max_len, ts_session **out);
+void ts_session_free(ts_session *s);
+void ts_session_reset(ts_session *s);
+int ts_session_length(const ts_session *s);
+/* Appends n tokens; logits (may be NULL) receives the last one's
+ * [vocab_size] next-token logits. skip_closed_heads: DRA, heads whose gate
+ * is <= 0.5 skip their query/scores/softmax/value work (the output is the
+ * same either way, since such heads contribute exactly zero). */
+ts_status ts_session_feed(ts_session *s, const int32_t *ids, int n, float *logits);
+void ts_session_set_dra_skip(ts_session *s, bool skip);
+/* Head work done and skipped so far (one unit = one head at one token). */
+void ts_session_head_work(const ts_session *s, int64_t *done, int64_t *skipped);
+
+typedef struct {
+    float temperature; /* 0: greedy */
+    int top_k;         /* 0: all */
+    float top_p;       /* 1: all */
+    uint64_t seed;
+} ts_sampler;
+ts_sampler ts_sampler_default(void); /* temp 0.8, top-k 40, top-p 0.95, seed 0 */
+/* Picks a token from logits [V] (logits is left as is; scratch holds 2V
+ * floats or NULL to allocate). */
+int32_t ts_sample(const ts_sampler *sp, const float *logits, int V, ts_rng *rng, float *scratch);
+
+/* Called with each new token as it is made; return false to stop. */
+typedef bool (*ts_token_cb)(int32_t id, void *user);
+/* Feeds the prompt, then samples up to max_new tokens, stopping after eos
+ * (eos < 0: never), after max_seconds (<= 0: no limit) or at the context.
+ * *n_made counts the tokens passed to cb (eos included). */
+ts_status ts_model_generate(const ts_model *m, const int32_t *prompt, int n_prompt, int max_new,
+                            const ts_sampler *sp, int32_t eos, double max_seconds, ts_token_cb cb,
+                            void *user, int *n_made);
+
+/* ---- training ----------------------------------------------------------- */
+typedef struct {
+    int batch;          /* sequences per step */
+    int seq_len;        /* tokens per sequence (<= context) */
+    int64_t steps;      /* total optimiser steps */
+    int64_t warmup;     /* linear warmup steps */
+    float lr, min_lr;   /* peak and final learning rate (cosine) */
+    float weight_decay; /* decoupled, matrices only */
+    float beta1, beta2, eps;
+    float clip;         /* global-norm clipping (0: off) */
+    float gate_penalty; /* λ of λ·mean(g) for the DRA gates */
+    float balance_alpha; /* α of the sequence-level balance loss */
+    float bias_gamma;   /* γ of the router-bias sign rule */
+    uint64_t seed;
+} ts_train_config;
+ts_train_config ts_train_config_default(void);
+
+typedef struct {
+    double loss;          /* mean cross-entropy over the masked targets */
+    double aux_loss;      /* balance loss + gate penalty */
+    double grad_norm;     /* before clipping */
+    float lr;
+    int n_targets;
+    double active_heads;  /* fraction of head gates > 0.5 */
+    double load_max_mean; /* routed tokens per expert: max / mean (all MoE layers) */
+    int experts_unused;   /* (layer, expert) pairs that got no token this step */
+} ts_train_stats;
+
+typedef struct ts_trainer ts_trainer;
+/* The trainer owns the gradient and optimiser arenas and the activations for
+ * batch × seq_len tokens; it updates m in place. pool NULL: one thread. */
+ts_status ts_trainer_new(ts_model *m, const ts_train_config *tc, ts_pool *pool, ts_trainer **out);
+void ts_trainer_free(ts_trainer *t);
+/* One optimiser step on tokens [batch, seq_len + 1] (inputs are [:, :-1],
+ * targets [:, 1:]) with mask [batch, seq_len] over the targets (NULL: all). */
+ts_status ts_trainer_step(ts_trainer *t, const int32_t *tokens, const uint8_t *mask,
+                          ts_train_stats *st);
+/* Mean loss over the masked targets without updating anything (val).
+ * Also adds routed tokens per expert to load [n_layers * n_experts] when
+ * not NULL. */
+ts_status ts_trainer_eval(ts_trainer *t, const int32_t *tokens, const uint8_t *mask,
+                          double *loss_sum, int *n_targets, int64_t *load);
+int64_t ts_trainer_step_count(const ts_trainer *t);
+/* Checkpoint: weights, AdamW moments, router biases, the step, and the
+ * caller's extra state (RNG, data position) as a u64 array. */
+ts_status ts_trainer_save(const ts_trainer *t, const char *path, const uint64_t *extra,
+                          int n_extra);
+/* Restores a checkpoint made by ts_trainer_save for the same config into an
+ * existing trainer; extra receives up to max_extra values (*n_extra set). */
+ts_status ts_trainer_load(ts_trainer *t, const char *path, uint64_t *extra, int max_extra,
+                          int *n_extra);
+
+/* ---- training on a token stream (what `tessera train` runs) ------------ */
+typedef struct {
+    const int32_t *train; /* the training tokens: documents joined by <eos> */
+    size_t n_train;
+    const int32_t *val; /* held-out tokens (may be NULL) */
+    size_t n_val;
+    int eval_every;          /* steps between val evaluations (0: 100) */
+    int val_windows;         /* val windows of seq_len + 1 tokens (0: up to 512) */
+    int ckpt_every;          /* steps between checkpoints (0: at eval only) */
+    const char *ckpt_path;   /* NULL: no checkpoints */
+    const char *resume_path; /* NULL: start fresh */
+    const char *csv_path;    /* step,lr,loss,val_loss,... (NULL: none) */
+    const char *png_path;    /* loss plot (NULL: none) */
+    double time_limit;       /* seconds; > 0 stops early after a checkpoint */
+    bool quiet;              /* no progress on stderr */
+} ts_lm_train_opts;
+
+typedef struct {
+    int64_t steps_done;
+    double loss, val_loss; /* last train step, last val evaluation */
+    double tokens_per_s;   /* training steps only */
+    double active_heads;
+    double val_load_max_mean; /* routed tokens per expert over the val set, worst layer */
+    int val_experts_unused;   /* (layer, expert) pairs never chosen on val */
+} ts_lm_train_result;
+
+/* Trains m in place on random windows of the stream (the window RNG and the
+ * step are in the checkpoints, so a resumed run repeats the same losses). */
+ts_status ts_lm_train(ts_model *m, const ts_train_config *tc, ts_pool *pool,
+                      const ts_lm_train_opts *o, ts_lm_train_result *res);
+
+#endif

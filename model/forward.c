@@ -1,0 +1,261 @@
+/* The decoder's batched forward and backward passes over B sequences of T
+ * tokens (llm.c style: one arena of activations, flat layer calls). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model_impl.h"
+#include "nn/attention.h"
+#include "nn/embedding.h"
+#include "nn/linear.h"
+#include "nn/rmsnorm.h"
+#include "nn/rope.h"
+#include "nn/swiglu.h"
+
+/* ---- the activation arena ------------------------------------------------------ */
+
+typedef struct {
+    char *base;
+    size_t off;
+} bump;
+
+static void *take(bump *b, size_t n, size_t elem) {
+    size_t o = (b->off + 63) & ~(size_t)63;
+    b->off = o + n * elem;
+    return b->base ? b->base + o : NULL;
+}
+#define TAKE_F(b, n) ((float *)take(b, (size_t)(n), sizeof(float)))
+#define TAKE_I(b, n) ((int32_t *)take(b, (size_t)(n), sizeof(int32_t)))
+
+static int max_i(int a, int b) { return a > b ? a : b; }
+
+static void layout(const ts_model *m, ts_acts *a, bump *b) {
+    const ts_model_config *c = &m->c;
+    const size_t B = (size_t)a->B, T = (size_t)a->T, N = B * T, D = (size_t)c->d_model;
+    const size_t H = (size_t)c->n_heads, HD = H * (size_t)c->head_dim, QW = 3 * HD + H;
+    const size_t E = (size_t)c->n_experts, K = (size_t)c->n_experts_used, Fe = (size_t)c->expert_hidden;
+    const size_t Fmax = (size_t)max_i(c->n_dense_layers ? c->ffn_hidden : 1, c->n_shared ? c->expert_hidden : 1);
+    bool any_moe = c->n_dense_layers < c->n_layers;
+    int sets = a->train ? c->n_layers : 1;
+    for (int l = 0; l < sets; l++) {
+        ts_layer_acts *A = &a->L[l];
+        A->x = TAKE_F(b, N * D);
+        A->xn1 = TAKE_F(b, N * D);
+        A->rstd1 = TAKE_F(b, N);
+        A->qkvg = TAKE_F(b, N * QW);
+        A->probs = TAKE_F(b, B * H * T * T);
+        A->g = TAKE_F(b, N * H);
+        A->atty = TAKE_F(b, N * HD);
+        A->attg = TAKE_F(b, N * HD);
+        A->x2 = TAKE_F(b, N * D);
+        A->xn2 = TAKE_F(b, N * D);
+        A->rstd2 = TAKE_F(b, N);
+        A->h = TAKE_F(b, N * 2 * Fmax);
+        A->a = TAKE_F(b, N * Fmax);
+        memset(&A->ms, 0, sizeof A->ms);
+        bool moe = a->train ? l >= c->n_dense_layers : any_moe;
+        if (moe) {
+            A->ms.s = TAKE_F(b, N * E);
+            A->ms.sel = TAKE_I(b, N * K);
+            A->ms.gw = TAKE_F(b, N * K);
+            A->ms.row = TAKE_I(b, N * K);
+            A->ms.tok = TAKE_I(b, N * K);
+            A->ms.offs = TAKE_I(b, E + 1);
+            A->ms.xg = TAKE_F(b, N * K * D);
+            A->ms.h = TAKE_F(b, N * K * 2 * Fe);
+            A->ms.a = TAKE_F(b, N * K * Fe);
+            A->ms.y = TAKE_F(b, N * K * D);
+        }
+    }
+    for (int l = sets; l < c->n_layers; l++) a->L[l] = a->L[0];
+    a->xout = a->train ? TAKE_F(b, N * D) : a->L[0].x;
+    a->xnf = TAKE_F(b, N * D);
+    a->rstdf = TAKE_F(b, N);
+    a->logits = TAKE_F(b, N * (size_t)c->vocab_size);
+    a->losses = TAKE_F(b, N);
+    a->pos = TAKE_I(b, N);
+    if (a->train) {
+        a->dx = TAKE_F(b, N * D);
+        a->dxn = TAKE_F(b, N * D);
+        a->dqkvg = TAKE_F(b, N * QW);
+        a->datt = TAKE_F(b, N * HD);
+        a->dbuf = TAKE_F(b, N * HD + B * H * 64 * T); /* + attention backward scratch */
+        a->dh = TAKE_F(b, N * 2 * Fmax);
+        a->da = TAKE_F(b, N * Fmax);
+        if (any_moe) {
+            a->moe_scratch = TAKE_F(b, N * K * (D + 3 * Fe));
+            a->dgw = TAKE_F(b, N * K);
+            a->dlogit_r = TAKE_F(b, N * E);
+        }
+    }
+}
+
+ts_status ts_acts_new(const ts_model *m, int B, int T, bool train, ts_acts *a) {
+    memset(a, 0, sizeof *a);
+    if (B < 1 || T < 1 || T > m->c.context)
+        return ts_fail(TS_ERR_USAGE, "model: %d tokens do not fit the context of %d", T,
+                       m->c.context);
+    a->B = B, a->T = T, a->train = train;
+    a->L = calloc((size_t)m->c.n_layers, sizeof *a->L);
+    if (!a->L) return ts_fail(TS_ERR_NOMEM, "model: out of memory for activations");
+    bump b = {NULL, 0};
+    layout(m, a, &b);
+    a->mem = ts_alloc_floats(b.off / sizeof(float) + 16);
+    if (!a->mem) {
+        free(a->L);
+        a->L = NULL;
+        return ts_fail(TS_ERR_NOMEM, "model: out of memory for %zu MB of activations",
+                       b.off >> 20);
+    }
+    b = (bump){a->mem, 0};
+    layout(m, a, &b);
+    return TS_OK;
+}
+
+void ts_acts_free(ts_acts *a) {
+    if (!a) return;
+    free(a->mem);
+    free(a->L);
+    memset(a, 0, sizeof *a);
+}
+
+/* ---- attention over the pool: one task per (sequence, head) ----------------------- */
+
+typedef struct {
+    const ts_layer_acts *A;
+    float *dqkvg, *datty, *scratch;
+    int T, H, hd;
+} attn_job;
+
+static void attn_fwd_task(void *vctx, int i, int n, int worker) {
+    const attn_job *j = vctx;
+    int b = i / j->H, h = i % j->H, HD = j->H * j->hd, QW = 3 * HD + j->H;
+    const float *q = j->A->qkvg + (size_t)b * j->T * QW + (size_t)h * j->hd;
+    ts_attention_head_forward(j->A->atty + (size_t)b * j->T * HD + (size_t)h * j->hd, HD,
+                              j->A->probs + (size_t)i * j->T * j->T, q, q + HD, q + 2 * HD, QW,
+                              j->T, j->hd);
+}
+
+static void attn_bwd_task(void *vctx, int i, int n, int worker) {
+    const attn_job *j = vctx;
+    int b = i / j->H, h = i % j->H, HD = j->H * j->hd, QW = 3 * HD + j->H;
+    size_t qo = (size_t)b * j->T * QW + (size_t)h * j->hd;
+    const float *q = j->A->qkvg + qo;
+    float *dq = j->dqkvg + qo;
+    ts_attention_head_backward(dq, dq + HD, dq + 2 * HD, QW,
+                               j->datty + (size_t)b * j->T * HD + (size_t)h * j->hd, HD,
+                               j->A->probs + (size_t)i * j->T * j->T, q, q + HD, q + 2 * HD,
+                               j->T, j->hd, j->scratch + (size_t)i * 64 * j->T);
+}
+
+/* ---- forward ------------------------------------------------------------------------ */
+
+static void swiglu_ffn_forward(ts_pool *pool, float *out, float *h, float *act, const float *x,
+                               const float *w13, const float *w2, int N, int D, int F) {
+    ts_linear_forward(pool, h, x, w13, NULL, N, D, 2 * F);
+    ts_swiglu_forward(act, h, N, F);
+    ts_gemm(pool, false, true, N, D, F, 1.0f, act, F, w2, F, 1.0f, out, D);
+}
+
+void ts_model_forward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32_t *ids,
+                      bool keep_routing) {
+    const ts_model_config *c = &m->c;
+    const int N = a->B * a->T, D = c->d_model, H = c->n_heads, hd = c->head_dim;
+    const int HD = H * hd, QW = 3 * HD + H;
+    const ts_moe_dims md = ts_model_moe_dims(c);
+    for (int n = 0; n < N; n++) a->pos[n] = n % a->T;
+    ts_embedding_forward(a->L[0].x, ids, m->w.tok_embd, N, D);
+    for (int l = 0; l < c->n_layers; l++) {
+        ts_layer_acts *A = &a->L[l];
+        const ts_layer_w *W = &m->w.L[l];
+        float *out = l + 1 < c->n_layers ? a->L[l + 1].x : a->xout;
+        /* x2 = x + Attn(RMSNorm(x)) */
+        ts_rmsnorm_forward(A->xn1, A->rstd1, A->x, W->attn_norm, N, D, c->norm_eps);
+        ts_linear_forward(pool, A->qkvg, A->xn1, W->wqkvg, NULL, N, D, QW);
+        for (int n = 0; n < N; n++)
+            for (int h = 0; h < H; h++) A->qkvg[(size_t)n * QW + 3 * HD + h] += W->bgate[h];
+        ts_rope_forward(A->qkvg, QW, N, H, hd, a->pos, m->rope_cos, m->rope_sin);
+        ts_rope_forward(A->qkvg + HD, QW, N, H, hd, a->pos, m->rope_cos, m->rope_sin);
+        attn_job aj = {A, NULL, NULL, NULL, a->T, H, hd};
+        ts_pool_run(pool, a->B * H, attn_fwd_task, &aj);
+        ts_dra_gate_forward(A->attg, A->g, A->qkvg + 3 * HD, QW, A->atty, N, H, hd);
+        memcpy(A->x2, A->x, sizeof(float) * (size_t)N * D);
+        ts_gemm(pool, false, true, N, D, HD, 1.0f, A->attg, HD, W->wo, HD, 1.0f, A->x2, D);
+        /* out = x2 + FFN(RMSNorm(x2)) */
+        ts_rmsnorm_forward(A->xn2, A->rstd2, A->x2, W->ffn_norm, N, D, c->norm_eps);
+        memcpy(out, A->x2, sizeof(float) * (size_t)N * D);
+        if (!W->moe) {
+            swiglu_ffn_forward(pool, out, A->h, A->a, A->xn2, W->w13, W->w2, N, D, c->ffn_hidden);
+        } else {
+            if (c->n_shared)
+                swiglu_ffn_forward(pool, out, A->h, A->a, A->xn2, W->sw13, W->sw2, N, D,
+                                   c->expert_hidden);
+            ts_moe_route(pool, &A->ms, A->xn2, W->router, W->rbias, N, md, keep_routing);
+            ts_moe_experts_forward(pool, out, &A->ms, A->xn2, W->ew1, W->ew3, W->ew2, N, md);
+        }
+    }
+    ts_rmsnorm_forward(a->xnf, a->rstdf, a->xout, m->w.out_norm, N, D, c->norm_eps);
+    ts_linear_forward(pool, a->logits, a->xnf, m->w.output, NULL, N, D, c->vocab_size);
+}
+
+/* ---- backward ----------------------------------------------------------------------- */
+
+static void swiglu_ffn_backward(ts_pool *pool, float *dx, float *dw13, float *dw2,
+                                const float *dout, const float *h, const float *act,
+                                const float *x, const float *w13, const float *w2, float *dh,
+                                float *da, int N, int D, int F) {
+    ts_gemm(pool, false, false, N, F, D, 1.0f, dout, D, w2, F, 0.0f, da, F);
+    ts_gemm(pool, true, false, D, F, N, 1.0f, dout, D, act, F, 1.0f, dw2, F);
+    ts_swiglu_backward(dh, da, h, N, F);
+    ts_linear_backward(pool, dx, dw13, NULL, dh, x, w13, N, D, 2 * F);
+}
+
+void ts_model_backward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32_t *ids,
+                       const ts_weights *g, float gate_dpen, float alpha) {
+    const ts_model_config *c = &m->c;
+    const int N = a->B * a->T, D = c->d_model, H = c->n_heads, hd = c->head_dim, V = c->vocab_size;
+    const int HD = H * hd, QW = 3 * HD + H;
+    const ts_moe_dims md = ts_model_moe_dims(c);
+    const size_t ND = (size_t)N * D;
+    /* head: logits = xnf · outputᵀ (a->logits holds dlogits now) */
+    ts_gemm(pool, false, false, N, D, V, 1.0f, a->logits, V, m->w.output, D, 0.0f, a->dxn, D);
+    ts_gemm(pool, true, false, V, D, N, 1.0f, a->logits, V, a->xnf, D, 1.0f, g->output, D);
+    memset(a->dx, 0, sizeof(float) * ND);
+    ts_rmsnorm_backward(a->dx, g->out_norm, a->dxn, a->xout, m->w.out_norm, a->rstdf, N, D);
+    for (int l = c->n_layers - 1; l >= 0; l--) {
+        const ts_layer_acts *A = &a->L[l];
+        const ts_layer_w *W = &m->w.L[l];
+        const ts_layer_w *G = &g->L[l];
+        /* FFN: dx holds dL/d(out); out = x2 + FFN(xn2) */
+        memset(a->dxn, 0, sizeof(float) * ND);
+        if (!W->moe) {
+            swiglu_ffn_backward(pool, a->dxn, G->w13, G->w2, a->dx, A->h, A->a, A->xn2, W->w13,
+                                W->w2, a->dh, a->da, N, D, c->ffn_hidden);
+        } else {
+            if (c->n_shared)
+                swiglu_ffn_backward(pool, a->dxn, G->sw13, G->sw2, a->dx, A->h, A->a, A->xn2,
+                                    W->sw13, W->sw2, a->dh, a->da, N, D, c->expert_hidden);
+            ts_moe_experts_backward(pool, a->dxn, G->ew1, G->ew3, G->ew2, a->dgw, a->dx, &A->ms,
+                                    W->ew1, W->ew3, W->ew2, N, md, a->moe_scratch);
+            ts_moe_route_backward(pool, a->dxn, G->router, &A->ms, a->dgw, A->xn2, W->router, N,
+                                  a->T, alpha, md, a->dlogit_r);
+        }
+        ts_rmsnorm_backward(a->dx, G->ffn_norm, a->dxn, A->x2, W->ffn_norm, A->rstd2, N, D);
+        /* attention: x2 = x + attg · woᵀ */
+        ts_gemm(pool, false, false, N, HD, D, 1.0f, a->dx, D, W->wo, HD, 0.0f, a->datt, HD);
+        ts_gemm(pool, true, false, D, HD, N, 1.0f, a->dx, D, A->attg, HD, 1.0f, G->wo, HD);
+        memset(a->dqkvg, 0, sizeof(float) * (size_t)N * QW);
+        float *datty = a->dbuf, *att_scratch = a->dbuf + (size_t)N * HD;
+        ts_dra_gate_backward(datty, a->dqkvg + 3 * HD, QW, a->datt, A->atty, A->g, N, H, hd,
+                             gate_dpen);
+        attn_job aj = {A, a->dqkvg, datty, att_scratch, a->T, H, hd};
+        ts_pool_run(pool, a->B * H, attn_bwd_task, &aj);
+        ts_rope_backward(a->dqkvg, QW, N, H, hd, a->pos, m->rope_cos, m->rope_sin);
+        ts_rope_backward(a->dqkvg + HD, QW, N, H, hd, a->pos, m->rope_cos, m->rope_sin);
+        for (int n = 0; n < N; n++)
+            for (int h = 0; h < H; h++) G->bgate[h] += a->dqkvg[(size_t)n * QW + 3 * HD + h];
+        memset(a->dxn, 0, sizeof(float) * ND);
+        ts_linear_backward(pool, a->dxn, G->wqkvg, NULL, a->dqkvg, A->xn1, W->wqkvg, N, D, QW);
+        ts_rmsnorm_backward(a->dx, G->attn_norm, a->dxn, A->x, W->attn_norm, A->rstd1, N, D);
+    }
+    ts_embedding_backward(g->tok_embd, a->dx, ids, N, D);
+}

@@ -1,0 +1,107 @@
+/* Internals of the decoder shared by the files of model/: the parameter table, the
+ * named views into an arena, and the batched forward/backward. */
+#ifndef TESSERA_MODEL_IMPL_H
+#define TESSERA_MODEL_IMPL_H
+
+#include "nn/moe.h"
+#include "tessera/model.h"
+
+/* One named tensor of the parameter arena. Several consecutive tensors form
+ * one fused matrix (attn q|k|v|gate, ffn gate|up) so one GEMM serves them. */
+typedef struct {
+    char name[64];
+    size_t off, n;
+    int n_dims;
+    int64_t dims[3]; /* ggml order: dims[0] varies fastest */
+    bool decay;      /* weight decay applies (matrices) */
+    bool trained;    /* false: the router bias, moved by the sign rule only */
+} ts_param_info;
+
+typedef struct {
+    float *attn_norm; /* [D] */
+    float *wqkvg;     /* [3·HD + H, D]: q, k, v, gate logits */
+    float *bgate;     /* [H] */
+    float *wo;        /* [D, HD] */
+    float *ffn_norm;  /* [D] */
+    float *w13;       /* [2F, D] dense gate | up */
+    float *w2;        /* [D, F] dense down */
+    float *router;    /* [E, D] */
+    float *rbias;     /* [E] selection bias (no gradient) */
+    float *ew1, *ew3; /* [E, Fe, D] */
+    float *ew2;       /* [E, D, Fe] */
+    float *sw13;      /* [2Fe, D] shared gate | up */
+    float *sw2;       /* [D, Fe] */
+    bool moe;
+} ts_layer_w;
+
+typedef struct {
+    ts_layer_w *L;
+    float *tok_embd; /* [V, D] */
+    float *out_norm; /* [D] */
+    float *output;   /* [V, D] (= tok_embd when tied) */
+} ts_weights;
+
+struct ts_model {
+    ts_model_config c;
+    float *params;
+    size_t n_params;
+    ts_param_info *info;
+    int n_info;
+    ts_weights w;
+    float *rope_cos, *rope_sin; /* [context, hd/2] */
+};
+
+/* Points a ts_weights (its L allocated by the caller) into any arena with
+ * the parameter layout: weights, gradients, moments. */
+void ts_model_bind(const ts_model *m, float *base, ts_weights *w);
+ts_moe_dims ts_model_moe_dims(const ts_model_config *c);
+
+/* Activations of a batched forward over B sequences of T tokens (N = B·T).
+ * In inference mode every layer shares one set of buffers. */
+typedef struct {
+    float *x;     /* [N,D] block input */
+    float *xn1;   /* [N,D] */
+    float *rstd1; /* [N] */
+    float *qkvg;  /* [N, 3HD+H] q and k after RoPE */
+    float *probs; /* [B,H,T,T] */
+    float *g;     /* [N,H] gates */
+    float *atty;  /* [N,HD] heads before gating */
+    float *attg;  /* [N,HD] after gating */
+    float *x2;    /* [N,D] x + attention */
+    float *xn2;   /* [N,D] */
+    float *rstd2; /* [N] */
+    float *h;     /* [N,2F] dense or shared-expert gate | up */
+    float *a;     /* [N,F] */
+    ts_moe_state ms;
+} ts_layer_acts;
+
+typedef struct {
+    int B, T;
+    bool train;
+    ts_layer_acts *L;
+    float *xout;  /* [N,D] last block's output */
+    float *xnf;   /* [N,D] */
+    float *rstdf; /* [N] */
+    float *logits; /* [N,V]; dlogits in the backward pass */
+    float *losses; /* [N] */
+    int32_t *pos;  /* [N] */
+    /* backward scratch */
+    float *dx, *dxn, *dqkvg, *datt, *dh, *da, *moe_scratch, *dgw, *dlogit_r, *dbuf;
+    void *mem;
+} ts_acts;
+
+/* Allocates activations (and backward scratch when train). */
+ts_status ts_acts_new(const ts_model *m, int B, int T, bool train, ts_acts *a);
+void ts_acts_free(ts_acts *a);
+
+/* Forward over ids [B,T] to logits (acts->logits). keep_routing reuses the
+ * expert selection of the previous forward (tests hold routing fixed). */
+void ts_model_forward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32_t *ids,
+                      bool keep_routing);
+/* Backward from dlogits in a->logits (already computed by the caller) into
+ * the gradient weights g (accumulated). gate_dpen: derivative of the gate
+ * penalty per gate; alpha: balance-loss weight. */
+void ts_model_backward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32_t *ids,
+                       const ts_weights *g, float gate_dpen, float alpha);
+
+#endif

@@ -1,0 +1,34 @@
+#include "nn/rmsnorm.h"
+
+#include <math.h>
+#include <stddef.h>
+
+void ts_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *w, int N, int C,
+                        float eps) {
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * C;
+        float *y = out + (size_t)n * C;
+        float ss = 0;
+        for (int i = 0; i < C; i++) ss += x[i] * x[i];
+        float r = 1.0f / sqrtf(ss / (float)C + eps);
+        if (rstd) rstd[n] = r;
+        for (int i = 0; i < C; i++) y[i] = x[i] * r * w[i];
+    }
+}
+
+void ts_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float *inp,
+                         const float *w, const float *rstd, int N, int C) {
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * C, *dy = dout + (size_t)n * C;
+        float *dx = dinp + (size_t)n * C;
+        float r = rstd[n], dot = 0;
+        /* dxhat = dy·w ; dx = r·(dxhat − xhat·mean(dxhat·xhat)) */
+        for (int i = 0; i < C; i++) dot += dy[i] * w[i] * x[i] * r;
+        float m = dot / (float)C;
+        for (int i = 0; i < C; i++) {
+            float xh = x[i] * r;
+            dx[i] += r * (dy[i] * w[i] - xh * m);
+            if (dw) dw[i] += dy[i] * xh;
+        }
+    }
+}
