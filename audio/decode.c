@@ -321,6 +321,36 @@ ts_status ts_audio_probe_file(const char *path, ts_audio_info *info) {
     return s;
 }
 
+/* The mean of the channels of n interleaved frames; mono is passed through. */
+static const float *downmix(const float *restrict in, int ch, size_t n, float *restrict mono) {
+    if (ch == 1) return in;
+    if (ch == 2) {
+        for (size_t i = 0; i < n; i++)
+            mono[i] = (in[2 * i] + in[2 * i + 1]) * 0.5f;
+        return mono;
+    }
+    const float inv = 1.0f / (float)ch;
+    for (size_t i = 0; i < n; i++) {
+        const float *f = in + i * (size_t)ch;
+        float acc = f[0];
+        for (int c = 1; c < ch; c++)
+            acc += f[c];
+        mono[i] = acc * inv;
+    }
+    return mono;
+}
+
+/* No NaN or infinity: an all-ones exponent, tested on the bits. */
+static bool all_finite(const float *x, size_t n) {
+    uint32_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], 4);
+        bad |= (uint32_t)((u & 0x7f800000u) == 0x7f800000u);
+    }
+    return !bad;
+}
+
 ts_status ts_audio_load_mem(const uint8_t *buf, size_t len, const char *name, float **samples,
                             size_t *n) {
     *samples = NULL;
@@ -355,23 +385,14 @@ ts_status ts_audio_load_mem(const uint8_t *buf, size_t len, const char *name, fl
                         TS_MAX_AUDIO_SECONDS);
             break;
         }
-        const float inv = 1.0f / (float)ch;
-        bool finite = true;
-        for (sf_count_t i = 0; i < got; i++) {
-            const float *f = block + (size_t)i * (size_t)ch;
-            float acc = f[0];
-            for (int c = 1; c < ch; c++)
-                acc += f[c];
-            float v = ch == 1 ? acc : acc * inv;
-            finite &= isfinite(v) != 0;
-            mono[i] = v;
-        }
+        const float *m = downmix(block, ch, (size_t)got, mono);
+        bool finite = all_finite(m, (size_t)got);
         if (!finite) {
             s = ts_fail(TS_ERR_INPUT, "%s: audio contains non-finite samples (NaN or infinity)",
                         name);
             break;
         }
-        s = ts_resampler_push(rs, mono, (size_t)got, &out);
+        s = ts_resampler_push(rs, m, (size_t)got, &out);
     }
     if (!s) {
         char msg[256] = "";

@@ -149,6 +149,25 @@ int main(int argc, char **argv) {
     fprintf(stderr, "# (a) %d images x %d reps, median %.3f s, checksum %.3f\n", m.n, REPS, sec,
             checksum);
 
+    /* (a') the same through the batch call on a 2-thread pool (information
+     * only: the target is for one thread) */
+    {
+        float *outs = malloc(sizeof(float) * 3 * 32 * 32 * (size_t)m.n);
+        ts_pool *pool = ts_pool_new(2);
+        for (int r = 0; r < REPS; r++) {
+            double t0 = ts_now();
+            if (ts_image_load_input_batch(pool, m.n, (const uint8_t *const *)m.data, m.len, NULL,
+                                          32, TS_FIT_STRETCH, outs, NULL)) {
+                fprintf(stderr, "bench_image: %s\n", ts_last_error());
+                return 2;
+            }
+            times[r] = ts_now() - t0;
+        }
+        printf("cifar_batch_2threads_images_per_s %.0f\n", m.n / median(times, REPS));
+        ts_pool_free(pool);
+        free(outs);
+    }
+
     /* (c) IDCT method and chroma upsampling on the same images (raw decode only) */
     const struct {
         const char *name;

@@ -3,10 +3,10 @@
  * here), and, given validation data, quality (PSNR, log-mel MAE, codebook
  * usage and perplexity per modality, codes both use).
  *
- *   build/bench/bench_vq [-m VQ.gguf] [--reps N] [--no-peer]
+ *   build/bench/bench_vq [-m VQ.gguf] [--reps N] [--no-peer] [--no-speed]
  *                        [--val-images PATH]... [--val-audio PATH [--only PATS]]...
  *
- * Without -m: a fresh model of the trained size (speed does not depend on
+ * Without -m: a fresh model of the default size (speed does not depend on
  * the weights). Medians of --reps runs (default 5). */
 #include <cblas.h>
 #include <stdio.h>
@@ -108,16 +108,17 @@ static int peer(const ts_vq_config *c, int threads, int reps, speeds *out) {
 int main(int argc, char **argv) {
     const char *model = NULL, *only = NULL;
     const char *vimg[16], *vaud[16];
-    int nvi = 0, nva = 0, reps = 5, use_peer = 1;
+    int nvi = 0, nva = 0, reps = 5, use_peer = 1, speed = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-m") && i + 1 < argc) model = argv[++i];
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-peer")) use_peer = 0;
+        else if (!strcmp(argv[i], "--no-speed")) speed = 0;
         else if (!strcmp(argv[i], "--val-images") && i + 1 < argc && nvi < 16) vimg[nvi++] = argv[++i];
         else if (!strcmp(argv[i], "--val-audio") && i + 1 < argc && nva < 16) vaud[nva++] = argv[++i];
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_vq [-m VQ.gguf] [--reps N] [--no-peer] "
+            fprintf(stderr, "usage: bench_vq [-m VQ.gguf] [--reps N] [--no-peer] [--no-speed] "
                             "[--val-images PATH]... [--val-audio PATH]... [--only PATS]\n");
             return 1;
         }
@@ -127,7 +128,6 @@ int main(int argc, char **argv) {
     if (reps > 64) reps = 64;
     ts_vq *vq;
     ts_vq_config cfg = ts_vq_default_config();
-    cfg.audio_hidden = 96; /* the size tools/vq_train.sh trains */
     ts_status s = model ? ts_vq_load_file(model, &vq) : ts_vq_new(&cfg, 1, &vq);
     if (s) {
         fprintf(stderr, "bench_vq: %s\n", ts_last_error());
@@ -140,7 +140,7 @@ int main(int argc, char **argv) {
     printf("speed (median of %d; peer: the same network in PyTorch %s, CPU)\n", reps,
            "bench/vq_peer.py");
     printf("%-8s %-26s %12s %12s %8s\n", "threads", "measure", "tessera", "pytorch", "ratio");
-    for (int threads = 1; threads <= 2; threads++) {
+    for (int threads = 1; threads <= 2 && speed; threads++) {
         speeds a, b = {0, 0, 0, 0};
         measure(vq, threads, reps, &a);
         int ok = use_peer && peer(c, threads, reps, &b);

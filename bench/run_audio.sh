@@ -35,17 +35,19 @@ fi
 
 get() { awk -v k="$1" '$1 == "RESULT" && $2 == k { print $3 }' "$DIR/c.txt" "$DIR/peer.txt"; }
 c_mel=$(get logmel_s); p_mel=$(get peer_logmel_s)
-c_path=$(get path_s); c_dec=$(get path_decode_s); p_sox=$(get peer_sox_s)
+c_path=$(get path_s); c_dec=$(get path_decode_s); c_cpu=$(get path_cpu_s); p_sox=$(get peer_sox_s)
 echo "== summary (median of runs; ratio = peer time / tessera time)"
 awk -v c="$c_mel" -v p="$p_mel" 'BEGIN {
     printf "log-mel, 60 s at 16 kHz, 1 thread: tessera %.2f ms (%.0fx real time), numpy %.2f ms (%.0fx real time): %.1fx numpy (target >= 3x)\n",
         c * 1e3, 60 / c, p * 1e3, 60 / p, p / c }'
 if [ -n "$p_sox" ]; then
-    awk -v c="$c_path" -v d="$c_dec" -v s="$p_sox" -v p="$p_mel" 'BEGIN {
+    awk -v c="$c_path" -v d="$c_dec" -v s="$p_sox" -v p="$p_mel" -v u="$c_cpu" 'BEGIN {
         printf "decode+mono+16 kHz, 60 s 44.1 kHz stereo FLAC: tessera %.1f ms, sox %.1f ms (process included): %.2fx sox\n",
             d * 1e3, s * 1e3, s / d
         printf "whole path (decode -> log-mel), 1 thread: tessera %.1f ms = %.0fx real time (target >= 1000x); sox + numpy %.1f ms = %.0fx real time: %.2fx the peers\n",
-            c * 1e3, 60 / c, (s + p) * 1e3, 60 / (s + p), (s + p) / c }'
+            c * 1e3, 60 / c, (s + p) * 1e3, 60 / (s + p), (s + p) / c
+        printf "whole path, CPU time of the thread: %.1f ms = %.0fx real time per CPU second (wall time above includes waiting for a shared core)\n",
+            u * 1e3, 60 / u }'
 else
     awk -v c="$c_path" 'BEGIN { printf "whole path, 1 thread: tessera %.1f ms = %.0fx real time (target >= 1000x); sox not installed, no peer\n", c * 1e3, 60 / c }'
 fi

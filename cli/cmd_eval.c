@@ -15,13 +15,14 @@ typedef struct {
     bool quiet;
 } eval_ui;
 
-static void on_item(void *user, const ts_eval_item *it, const ts_eval_result *r, int done, int total,
-                    int scored, int correct) {
+static void on_item(void *user, const ts_eval_item *it, const ts_eval_result *r, int done,
+                    int total, int scored, int correct) {
     eval_ui *ui = user;
     if (r->error) {
         ts_progress_finish(&ui->prog); /* end a terminal's status line first */
         if (it->line)
-            fprintf(stderr, "tessera eval: %s:%d: item %s skipped: %s\n", ui->bench, it->line, it->id, r->error);
+            fprintf(stderr, "tessera eval: %s:%d: item %s skipped: %s\n", ui->bench, it->line,
+                    it->id, r->error);
         else
             fprintf(stderr, "tessera eval: %s: item %s skipped: %s\n", ui->bench, it->id, r->error);
     }
@@ -30,6 +31,18 @@ static void on_item(void *user, const ts_eval_item *it, const ts_eval_result *r,
     ts_progress_update(&ui->prog, done, total, done == total, "acc %.1f%% (%d/%d) %.2f items/s",
                        scored ? 100.0 * correct / scored : 0.0, correct, scored,
                        el > 0 ? scored / el : 0.0);
+}
+
+/* Items skipped because a media file is not there: say what would help. */
+static void hint_missing_media(const ts_bench *b) {
+    int n = 0;
+    for (int i = 0; i < b->n_items; i++)
+        n += b->items[i].error && strstr(b->items[i].error, " file missing: ") != NULL;
+    if (n)
+        fprintf(stderr,
+                "tessera eval: %d item%s skipped for a missing image or audio file: give the "
+                "folder with --images DIR, or score %s from the text alone with --text-only\n",
+                n, n == 1 ? "" : "s", n == 1 ? "it" : "them");
 }
 
 static void usage(void) {
@@ -98,7 +111,8 @@ int cmd_eval(int argc, char **argv) {
                 !cli_parse_long(argv[0], "--limit", v, 1, 1L << 30, &limit))
                 return 1;
         } else if (!strcmp(a, "-t")) {
-            if (!(v = cli_value(argv[0], argc, argv, &i)) || !cli_parse_long(argv[0], "-t", v, 1, 256, &threads))
+            if (!(v = cli_value(argv[0], argc, argv, &i)) ||
+                !cli_parse_long(argv[0], "-t", v, 1, 256, &threads))
                 return 1;
         } else if (!strcmp(a, "--norm")) {
             norm = true;
@@ -120,7 +134,8 @@ int cmd_eval(int argc, char **argv) {
     }
     if (!bench) return cli_usage(argv[0], "no benchmark given");
     if (norm && gen) return cli_usage(argv[0], "--norm and --generate exclude each other");
-    if (check && (model || json || norm || gen)) return cli_usage(argv[0], "--check reads the benchmark only");
+    if (check && (model || json || norm || gen))
+        return cli_usage(argv[0], "--check reads the benchmark only");
     if (norm) mode = TS_SCORE_NORM;
     if (gen) mode = TS_SCORE_GENERATE;
     if (!model) model = DEFAULT_MODEL;
@@ -147,16 +162,21 @@ int cmd_eval(int argc, char **argv) {
             ts_bench_free(b);
             return cli_fail(ts_fail(TS_ERR_NOMEM, "out of memory"));
         }
-        for (int i = 0; i < b->n_items; i++) res[i].error = b->items[i].error;
+        for (int i = 0; i < b->n_items; i++)
+            res[i].error = b->items[i].error;
         ts_eval_summary sum;
         if (!(s = ts_eval_summarize(b, res, &sum))) {
             printf("benchmark: %s (%s%s%s)\nitems:     %d (%d usable, %d error%s)\n", b->path,
-                   ts_bench_format_name(b->format), b->split ? ", split " : "", b->split ? b->split : "",
-                   b->n_items, b->n_items - bad, bad, bad == 1 ? "" : "s");
-            if (sum.n_scored) printf("random:    %.2f%% (expected accuracy of a random choice)\n", 100 * sum.all.random);
+                   ts_bench_format_name(b->format), b->split ? ", split " : "",
+                   b->split ? b->split : "", b->n_items, b->n_items - bad, bad,
+                   bad == 1 ? "" : "s");
+            if (sum.n_scored)
+                printf("random:    %.2f%% (expected accuracy of a random choice)\n",
+                       100 * sum.all.random);
             ts_eval_summary_free(&sum);
         }
         free(res);
+        hint_missing_media(b);
         ts_bench_free(b);
         return cli_fail(s);
     }
@@ -175,6 +195,7 @@ int cmd_eval(int argc, char **argv) {
         ts_progress_finish(&ui.prog);
     }
     double secs = ts_now() - t0;
+    if (res) hint_missing_media(b);
     if (!s) s = ts_eval_summarize(b, res, &sum);
     if (!s) {
         sum.seconds = secs;
@@ -184,7 +205,8 @@ int cmd_eval(int argc, char **argv) {
         fflush(stdout);
         if (json) s = ts_eval_write_json(json, b, res, &sum, sc->name, mode);
         if (!s && sum.n_items && !sum.n_scored)
-            s = ts_fail(TS_ERR_INPUT, "%s: no item could be evaluated (%d errors)", bench, sum.n_errors);
+            s = ts_fail(TS_ERR_INPUT, "%s: no item could be evaluated (%d errors)", bench,
+                        sum.n_errors);
     }
     ts_eval_summary_free(&sum);
     if (res) ts_eval_results_free(res, b->n_items);

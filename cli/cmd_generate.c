@@ -21,13 +21,14 @@ static void usage(void) {
            "  --top-p P        ... within cumulative probability P (default 0.95)\n"
            "  -s, --seed N     sampling seed (default 0)\n"
            "  --max-time S     stop after S seconds\n"
+           "  -t N             threads (default 1; the text is the same for any N)\n"
            "  --no-dra-skip    compute closed heads too (same text, for measuring)\n"
            "  --stats          tokens/s and skipped head work on stderr at the end\n");
 }
 
 int cmd_generate(int argc, char **argv) {
     const char *model = NULL, *prompt = NULL;
-    long n_max = 128, top_k = 40, seed = 0;
+    long n_max = 128, top_k = 40, seed = 0, threads = 1;
     double temp = 0.8, top_p = 0.95, max_time = 0;
     bool skip = true, stats = false;
     for (int i = 1; i < argc; i++) {
@@ -50,6 +51,10 @@ int cmd_generate(int argc, char **argv) {
         } else if (!strcmp(a, "-s") || !strcmp(a, "--seed")) {
             if (!(v = cli_value(argv[0], argc, argv, &i)) ||
                 !cli_parse_long(argv[0], a, v, 0, 1L << 62, &seed))
+                return 1;
+        } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
+            if (!(v = cli_value(argv[0], argc, argv, &i)) ||
+                !cli_parse_long(argv[0], a, v, 1, 1024, &threads))
                 return 1;
         } else if (!strcmp(a, "--temp")) {
             if (!(v = cli_value(argv[0], argc, argv, &i)) ||
@@ -78,6 +83,7 @@ int cmd_generate(int argc, char **argv) {
     ts_bpe *tok = NULL;
     ts_model *m = NULL;
     ts_session *sess = NULL;
+    ts_pool *pool = NULL;
     int32_t *ids = NULL;
     float *logits = NULL;
     size_t n = 0, cap = 0;
@@ -111,6 +117,13 @@ int cmd_generate(int argc, char **argv) {
         goto done;
     }
     ts_session_set_dra_skip(sess, skip);
+    if (threads > 1) {
+        if (!(pool = ts_pool_new((int)threads))) {
+            s = ts_fail(TS_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        ts_session_set_pool(sess, pool);
+    }
     ts_sampler sp = {(float)temp, (int)top_k, (float)top_p, (uint64_t)seed};
     ts_rng rng;
     ts_rng_seed(&rng, sp.seed);
@@ -148,6 +161,7 @@ done:
     free(ids);
     free(logits);
     ts_session_free(sess);
+    ts_pool_free(pool);
     ts_model_free(m);
     ts_bpe_free(tok);
     ts_gguf_close(g);

@@ -35,9 +35,12 @@ static void usage(void) {
         "  --warmup N          warmup steps (default 100)\n"
         "  --weight-decay X    decoupled, matrices only (default 0.1)\n"
         "  --gate-penalty X    λ of the DRA gate penalty (default 0.05)\n"
+        "  --bias-gamma X      γ of the router-bias sign rule (default 0.001)\n"
+        "  --balance-alpha X   α of the sequence-level balance loss (default 1e-4)\n"
         "  --eval-every N      steps between val evaluations (default 100)\n"
         "  --val-windows N     val windows of --seq tokens per evaluation (default 64)\n"
         "  --checkpoint FILE   checkpoint path (default OUT.ckpt)\n"
+        "  --save-dtype T      matrices in OUT as f32 (default), f16, bf16 or q8_0\n"
         "  --resume FILE       continue from a checkpoint (same settings and -t)\n"
         "  --time-limit S      stop after S seconds with a checkpoint\n"
         "  -s, --seed N        seed of the weights and the data order (default 1)\n"
@@ -98,6 +101,7 @@ static int collect_files(int argc, char **argv, int *i, const char **files, int 
 
 int cmd_train(int argc, char **argv) {
     const char *out = NULL, *tok_path = NULL, *config = NULL, *resume = NULL, *ckpt = NULL;
+    const char *save_dtype = "f32";
     const char *text_files[MAX_FILES], *val_files[MAX_FILES];
     int n_text = 0, n_val = 0;
     long vocab = 4096, codes = 1024, threads = 0, eval_every = 100, val_windows = 64;
@@ -132,6 +136,7 @@ int cmd_train(int argc, char **argv) {
         STR_OPT("--config", config)
         STR_OPT("--resume", resume)
         STR_OPT("--checkpoint", ckpt)
+        STR_OPT("--save-dtype", save_dtype)
         LONG_OPT("--vocab", 256, 1 << 20, vocab)
         LONG_OPT("--codes", 0, 1 << 20, codes)
         LONG_OPT("--steps", 1, 1L << 40, tc.steps)
@@ -148,6 +153,8 @@ int cmd_train(int argc, char **argv) {
         DBL_OPT("--min-lr", 0, 10, tc.min_lr)
         DBL_OPT("--weight-decay", 0, 10, tc.weight_decay)
         DBL_OPT("--gate-penalty", 0, 100, tc.gate_penalty)
+        DBL_OPT("--bias-gamma", 0, 1, tc.bias_gamma)
+        DBL_OPT("--balance-alpha", 0, 100, tc.balance_alpha)
         DBL_OPT("--val-frac", 0, 0.9, val_frac)
         DBL_OPT("--time-limit", 0, 1e9, time_limit)
         else return cli_usage(argv[0], "unknown argument '%s'", a);
@@ -156,6 +163,12 @@ int cmd_train(int argc, char **argv) {
 #undef STR_OPT
     }
     if (!out) return cli_usage(argv[0], "no output file (-o) given");
+    ts_dtype dtype = TS_DTYPE_F32;
+    if (!strcmp(save_dtype, "f16")) dtype = TS_DTYPE_F16;
+    else if (!strcmp(save_dtype, "bf16")) dtype = TS_DTYPE_BF16;
+    else if (!strcmp(save_dtype, "q8_0")) dtype = TS_DTYPE_Q8_0;
+    else if (strcmp(save_dtype, "f32"))
+        return cli_usage(argv[0], "--save-dtype wants f32, f16, bf16 or q8_0, not '%s'", save_dtype);
     if (!n_text) return cli_usage(argv[0], "no training text (--text FILE...) given");
     if (tc.warmup >= tc.steps) tc.warmup = tc.steps / 10;
 
@@ -243,7 +256,7 @@ int cmd_train(int argc, char **argv) {
     ts_gguf_set_str(w, "general.architecture", "tessera");
     if (!(s = ts_bpe_save(tok, (int)codes, w))) {
         ts_vocab_write(&voc, w);
-        if (!(s = ts_model_add_to_gguf(m, w))) s = ts_gguf_write(w, out);
+        if (!(s = ts_model_add_to_gguf_as(m, w, dtype))) s = ts_gguf_write(w, out);
     }
     ts_gguf_writer_free(w);
     if (s) goto done;

@@ -27,23 +27,26 @@ static void help(void) {
         "  --val-audio-only PATS  keep only matching validation clips\n"
         "  --max-per-source N     take at most N items from each PATH\n"
         "  -o FILE                output model (required)\n"
-        "  --steps N              optimiser steps (default 2000)\n"
+        "  --steps N              optimiser steps (default 5000)\n"
         "  --batch N              images per step (default 32)\n"
         "  --audio-batch N        clips per step (default 16)\n"
-        "  --lr X                 peak learning rate (default 5e-4; cosine to lr/10)\n"
+        "  --lr X                 peak learning rate (default 7e-4; cosine to lr/10)\n"
         "  --seed S               seed of the weights and the data order (default 1)\n"
         "  -t N                   threads (default: online CPUs)\n"
-        "  --resume CKPT          continue a run from its checkpoint (same data, same -t\n"
-        "                         give the same losses as an uninterrupted run)\n"
+        "  --resume CKPT          continue a run from its checkpoint: the model size, steps,\n"
+        "                         batches, lr and seed come from it; with the same data\n"
+        "                         and -t the losses are those of an uninterrupted run\n"
         "  --stop-after N         stop after step N with a checkpoint (to resume later)\n"
         "  --checkpoint-every N   steps between checkpoints (default 500)\n"
         "  --eval-every N         steps between validation runs (default: at the end)\n"
         "  --codebook-size K      codes (default 1024)\n"
         "  --dim D                code width (default 64)\n"
         "  --image-hidden C       image net channels (default 64)\n"
-        "  --audio-hidden C       audio net channels (default 128)\n"
+        "  --audio-hidden C       audio net channels (default 96)\n"
         "  --res-blocks N         residual blocks per net (default 2)\n"
-        "  --frames N             training clip length in frames, multiple of 4 (default 100)\n");
+        "  --frames N             training clip length in frames, multiple of 4 (default 100)\n"
+        "  --normalize 0|1        standardise each modality's encoder outputs (running\n"
+        "                         mean and std per dimension) before the codebook (default 0)\n");
 }
 
 typedef struct {
@@ -153,6 +156,7 @@ int cmd_train_vq(int argc, char **argv) {
         LONGOPT("--audio-hidden", 1, 4096, cfg.audio_hidden)
         LONGOPT("--res-blocks", 0, 8, cfg.image_res_blocks)
         LONGOPT("--frames", 4, 100000, cfg.audio_frames)
+        LONGOPT("--normalize", 0, 1, cfg.normalize)
         else return cli_usage(cmd, "unknown argument '%s'", a);
 #undef LONGOPT
     }

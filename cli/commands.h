@@ -12,5 +12,10 @@ int cmd_train_bpe(int argc, char **argv);
 int cmd_tokenize_text(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
+int cmd_caption(int argc, char **argv);
+int cmd_ask(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
+int cmd_build_shards(int argc, char **argv);
+int cmd_train_mm(int argc, char **argv);
 
 #endif

@@ -24,6 +24,11 @@ static const command commands[] = {
     {"tokenize-text", cmd_tokenize_text, "print the token ids and pieces of a text"},
     {"train", cmd_train, "train the MoE decoder from scratch on text"},
     {"generate", cmd_generate, "continue a prompt with the decoder, streamed to stdout"},
+    {"caption", cmd_caption, "one caption per image, in order (batched)"},
+    {"ask", cmd_ask, "answer a question about images and audio clips, streamed"},
+    {"chat", cmd_chat, "an interactive prompt with /image, /audio, /clear, /quit"},
+    {"build-shards", cmd_build_shards, "encode the training corpus once into token shards"},
+    {"train-mm", cmd_train_mm, "train the decoder on shards; write tokenizer+VQ+decoder"},
 };
 
 static void usage(FILE *fp) {

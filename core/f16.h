@@ -42,13 +42,15 @@ static inline uint16_t ts_f16_from_f32_(float f) {
     return (uint16_t)(o | sign);
 }
 
+/* Branch-free (selects only), so that decoding loops vectorise. */
 static inline float ts_f16_to_f32_(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
     uint32_t em = h & 0x7fffu;
-    if (em >= 0x7c00u) return ts_bits_f32_(sign | 0x7f800000u | ((em & 0x3ffu) << 13));
-    if (em >= 0x0400u) return ts_bits_f32_(sign | ((em << 13) + 0x38000000u));
-    float f = (float)em * 0x1p-24f; /* subnormal: exact */
-    return sign ? -f : f;
+    uint32_t normal = (em << 13) + 0x38000000u;        /* rebias exponent 15 -> 127 */
+    uint32_t infnan = (em << 13) | 0x7f800000u;        /* keeps the NaN payload */
+    uint32_t sub = ts_f32_bits_((float)em * 0x1p-24f); /* subnormal or zero: exact */
+    uint32_t r = em >= 0x7c00u ? infnan : em >= 0x0400u ? normal : sub;
+    return ts_bits_f32_(r | sign);
 }
 
 static inline uint16_t ts_bf16_from_f32_(float f) {

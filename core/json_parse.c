@@ -89,7 +89,8 @@ static bool fail_at(parser *p, size_t pos, const char *what) {
 }
 
 static bool fail_nomem(parser *p) {
-    if (p->status == TS_OK) p->status = ts_fail(TS_ERR_NOMEM, "%s: out of memory parsing JSON", p->name);
+    if (p->status == TS_OK)
+        p->status = ts_fail(TS_ERR_NOMEM, "%s: out of memory parsing JSON", p->name);
     return false;
 }
 
@@ -112,8 +113,10 @@ static bool unexpected(parser *p) {
     if (p->pos >= p->n) return fail_at(p, p->pos, "unexpected end of input");
     unsigned char c = p->s[p->pos];
     char msg[64];
-    if (c >= 0x20 && c < 0x7f) snprintf(msg, sizeof msg, "unexpected character '%c'", c);
-    else snprintf(msg, sizeof msg, "unexpected byte 0x%02x", c);
+    if (c >= 0x20 && c < 0x7f)
+        snprintf(msg, sizeof msg, "unexpected character '%c'", c);
+    else
+        snprintf(msg, sizeof msg, "unexpected byte 0x%02x", c);
     return fail_at(p, p->pos, msg);
 }
 
@@ -153,10 +156,14 @@ static size_t utf8_len(const unsigned char *s, size_t n) {
     unsigned c = s[0];
     size_t need;
     unsigned min;
-    if (c >= 0xc2 && c <= 0xdf) need = 2, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef) need = 3, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4) need = 4, min = 0x10000;
-    else return 0;
+    if (c >= 0xc2 && c <= 0xdf)
+        need = 2, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        need = 3, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+        need = 4, min = 0x10000;
+    else
+        return 0;
     if (n < need) return 0;
     unsigned cp = c & (0x7f >> need);
     for (size_t i = 1; i < need; i++) {
@@ -216,7 +223,8 @@ static bool parse_string(parser *p, const char **out, size_t *out_len) {
     size_t start = p->pos++; /* the quote */
     size_t end = p->pos;
     /* find the closing quote (skipping escaped characters) to size the buffer */
-    while (end < p->n && p->s[end] != '"') end += p->s[end] == '\\' ? 2 : 1;
+    while (end < p->n && p->s[end] != '"')
+        end += p->s[end] == '\\' ? 2 : 1;
     if (end >= p->n) return fail_at(p, start, "unterminated string");
     size_t need = end - p->pos + 1;
     if (need > p->cap_sbuf) {
@@ -292,20 +300,23 @@ static bool parse_number(parser *p, ts_json *v) {
         i++;
         if (i < p->n && is_digit(p->s[i])) return fail_at(p, start, "number with a leading zero");
     } else {
-        while (i < p->n && is_digit(p->s[i])) i++;
+        while (i < p->n && is_digit(p->s[i]))
+            i++;
     }
     if (i < p->n && p->s[i] == '.') {
         integral = false;
         i++;
         if (i >= p->n || !is_digit(p->s[i])) return fail_at(p, i, "digits expected after '.'");
-        while (i < p->n && is_digit(p->s[i])) i++;
+        while (i < p->n && is_digit(p->s[i]))
+            i++;
     }
     if (i < p->n && (p->s[i] == 'e' || p->s[i] == 'E')) {
         integral = false;
         i++;
         if (i < p->n && (p->s[i] == '+' || p->s[i] == '-')) i++;
         if (i >= p->n || !is_digit(p->s[i])) return fail_at(p, i, "digits expected in exponent");
-        while (i < p->n && is_digit(p->s[i])) i++;
+        while (i < p->n && is_digit(p->s[i]))
+            i++;
     }
     size_t len = i - start;
     /* strtod needs a terminated copy; the grammar above already holds */
@@ -332,15 +343,18 @@ static bool parse_literal(parser *p, ts_json *v) {
         const char *word;
         ts_json_type type;
         bool value;
-    } lits[] = {{"true", TS_JSON_BOOL, true}, {"false", TS_JSON_BOOL, false}, {"null", TS_JSON_NULL, false}};
+    } lits[] = {{"true", TS_JSON_BOOL, true},
+                {"false", TS_JSON_BOOL, false},
+                {"null", TS_JSON_NULL, false}};
     for (size_t j = 0; j < 3; j++) {
         size_t wl = strlen(lits[j].word);
         if (p->n - p->pos >= wl && !memcmp(p->s + p->pos, lits[j].word, wl)) {
             size_t after = p->pos + wl;
             /* "trueX" is not "true" followed by garbage we report later:
              * name the whole word */
-            if (after < p->n && ((p->s[after] >= 'a' && p->s[after] <= 'z') ||
-                                 (p->s[after] >= 'A' && p->s[after] <= 'Z') || is_digit(p->s[after])))
+            if (after < p->n &&
+                ((p->s[after] >= 'a' && p->s[after] <= 'z') ||
+                 (p->s[after] >= 'A' && p->s[after] <= 'Z') || is_digit(p->s[after])))
                 break;
             v->type = lits[j].type;
             v->boolean = lits[j].value;
@@ -406,7 +420,8 @@ static bool parse_object(parser *p, ts_json *v, int depth) {
             size_t klen;
             if (!parse_string(p, &key, &klen)) return false;
             skip_ws(p);
-            if (p->pos >= p->n || p->s[p->pos] != ':') return fail_at(p, p->pos, "expected ':' after key");
+            if (p->pos >= p->n || p->s[p->pos] != ':')
+                return fail_at(p, p->pos, "expected ':' after key");
             p->pos++;
             ts_json item;
             if (!parse_value(p, &item, depth + 1) || !push_key(p, key, klen) || !push_val(p, &item))
@@ -486,8 +501,10 @@ ts_status ts_json_parse_opts(const char *buf, size_t len, const char *name,
     if (p.n >= 3 && !memcmp(p.s, "\xef\xbb\xbf", 3)) p.pos = p.line_start = 3;
     skip_ws(&p);
     bool ok;
-    if (p.pos >= p.n) ok = fail_at(&p, p.pos, "empty input: no JSON value");
-    else ok = parse_value(&p, &doc->root, 0);
+    if (p.pos >= p.n)
+        ok = fail_at(&p, p.pos, "empty input: no JSON value");
+    else
+        ok = parse_value(&p, &doc->root, 0);
     if (ok) {
         skip_ws(&p);
         if (p.pos < p.n) ok = fail_at(&p, p.pos, "unexpected data after the JSON value");
@@ -544,12 +561,18 @@ bool ts_json_is_int(const ts_json *v, int64_t *out) {
 
 const char *ts_json_type_name(ts_json_type t) {
     switch (t) {
-    case TS_JSON_NULL: return "null";
-    case TS_JSON_BOOL: return "boolean";
-    case TS_JSON_NUMBER: return "number";
-    case TS_JSON_STRING: return "string";
-    case TS_JSON_ARRAY: return "array";
-    case TS_JSON_OBJECT: return "object";
+    case TS_JSON_NULL:
+        return "null";
+    case TS_JSON_BOOL:
+        return "boolean";
+    case TS_JSON_NUMBER:
+        return "number";
+    case TS_JSON_STRING:
+        return "string";
+    case TS_JSON_ARRAY:
+        return "array";
+    case TS_JSON_OBJECT:
+        return "object";
     }
     return "?";
 }

@@ -42,9 +42,11 @@ static void item_clear(ts_eval_item *it) {
     free(it->id);
     free(it->question);
     free(it->hint);
-    for (int i = 0; i < it->n_choices; i++) free(it->choices[i]);
+    for (int i = 0; i < it->n_choices; i++)
+        free(it->choices[i]);
     free(it->choices);
-    for (int i = 0; i < it->n_media; i++) free(it->media_paths[i]);
+    for (int i = 0; i < it->n_media; i++)
+        free(it->media_paths[i]);
     free(it->media_paths);
     free(it->media_kinds);
     free(it->task);
@@ -55,7 +57,8 @@ static void item_clear(ts_eval_item *it) {
 
 void ts_bench_free(ts_bench *b) {
     if (!b) return;
-    for (int i = 0; i < b->n_items; i++) item_clear(&b->items[i]);
+    for (int i = 0; i < b->n_items; i++)
+        item_clear(&b->items[i]);
     free(b->items);
     free(b->path);
     free(b->split);
@@ -84,7 +87,8 @@ static int parse_grade(const ts_json *g) {
     if (ts_json_is_int(g, &v)) return v >= 1 && v <= 12 ? (int)v : 0;
     if (!g || g->type != TS_JSON_STRING) return 0;
     const char *s = g->str;
-    while (*s && (*s < '0' || *s > '9')) s++;
+    while (*s && (*s < '0' || *s > '9'))
+        s++;
     if (!*s) return 0;
     long n = strtol(s, NULL, 10);
     return n >= 1 && n <= 12 ? (int)n : 0;
@@ -135,7 +139,9 @@ static bool add_media(ts_eval_item *it, ts_eval_media_kind kind, char *path, boo
     it->media_kinds = nk;
     it->media_paths[it->n_media] = path;
     it->media_kinds[it->n_media++] = kind;
-    if (!is_file(path)) return item_fail(it, "%s file missing: %s", kind == TS_EVAL_IMAGE ? "image" : "audio", path);
+    if (!is_file(path))
+        return item_fail(it, "%s file missing: %s", kind == TS_EVAL_IMAGE ? "image" : "audio",
+                         path);
     return true;
 }
 
@@ -150,7 +156,9 @@ static bool read_common(ts_eval_item *it, const ts_json *o) {
     const ts_json *c = ts_json_get(o, "choices");
     if (!c) return item_fail(it, "missing field 'choices'");
     if (c->type != TS_JSON_ARRAY) return item_fail(it, "field 'choices' is not an array");
-    if (c->len < 2) return item_fail(it, "%zu choice%s: a multiple-choice item needs at least 2", c->len, c->len == 1 ? "" : "s");
+    if (c->len < 2)
+        return item_fail(it, "%zu choice%s: a multiple-choice item needs at least 2", c->len,
+                         c->len == 1 ? "" : "s");
     if (c->len > 1000) return item_fail(it, "%zu choices: more than 1000", c->len);
     it->choices = calloc(c->len, sizeof *it->choices);
     if (!it->choices) return item_fail(it, "out of memory");
@@ -158,7 +166,8 @@ static bool read_common(ts_eval_item *it, const ts_json *o) {
         const ts_json *ch = ts_json_at(c, i);
         if (ch->type != TS_JSON_STRING) {
             /* keep n_choices in step with what is allocated for item_clear */
-            return item_fail(it, "choice %zu is a %s, not a string", i, ts_json_type_name(ch->type));
+            return item_fail(it, "choice %zu is a %s, not a string", i,
+                             ts_json_type_name(ch->type));
         }
         if (!(it->choices[i] = xstrdup(ch->str))) return item_fail(it, "out of memory");
         it->n_choices = (int)i + 1;
@@ -169,7 +178,8 @@ static bool read_common(ts_eval_item *it, const ts_json *o) {
     if (!a) return item_fail(it, "missing field 'answer'");
     if (!ts_json_is_int(a, &ans)) return item_fail(it, "field 'answer' is not an integer index");
     if (ans < 0 || ans >= it->n_choices)
-        return item_fail(it, "answer index %lld out of range for %d choices", (long long)ans, it->n_choices);
+        return item_fail(it, "answer index %lld out of range for %d choices", (long long)ans,
+                         it->n_choices);
     it->answer = (int)ans;
 
     const ts_json *h, *t, *s;
@@ -192,25 +202,28 @@ static char *join_path(const char *dir, const char *rel) {
 }
 
 /* "image"/"audio": a path or an array of paths, relative to the file. */
-static bool jsonl_media(ts_eval_item *it, const ts_json *o, const char *key, ts_eval_media_kind kind,
-                        const char *dir, bool text_only) {
+static bool jsonl_media(ts_eval_item *it, const ts_json *o, const char *key,
+                        ts_eval_media_kind kind, const char *dir, bool text_only) {
     const ts_json *v = ts_json_get(o, key);
     if (!v || v->type == TS_JSON_NULL) return true;
     if (v->type == TS_JSON_STRING) {
         if (!v->len) return true;
         return add_media(it, kind, join_path(dir, v->str), text_only);
     }
-    if (v->type != TS_JSON_ARRAY) return item_fail(it, "field '%s' is not a path or a list of paths", key);
+    if (v->type != TS_JSON_ARRAY)
+        return item_fail(it, "field '%s' is not a path or a list of paths", key);
     for (size_t i = 0; i < v->len; i++) {
         const ts_json *p = ts_json_at(v, i);
-        if (p->type != TS_JSON_STRING || !p->len) return item_fail(it, "field '%s' holds something that is not a path", key);
+        if (p->type != TS_JSON_STRING || !p->len)
+            return item_fail(it, "field '%s' holds something that is not a path", key);
         if (!add_media(it, kind, join_path(dir, p->str), text_only)) return false;
     }
     return true;
 }
 
 static bool looks_like_item(const ts_json *o) {
-    return o && o->type == TS_JSON_OBJECT && (ts_json_get(o, "choices") || ts_json_get(o, "question"));
+    return o && o->type == TS_JSON_OBJECT &&
+           (ts_json_get(o, "choices") || ts_json_get(o, "question"));
 }
 
 /* Fills it from one JSONL line (already parsed, or NULL with parse_err). */
@@ -220,10 +233,16 @@ static void jsonl_item(ts_eval_item *it, int line, const ts_json *o, const char 
     if (o && o->type == TS_JSON_OBJECT) {
         const ts_json *id = ts_json_get(o, "id");
         int64_t n;
-        if (id && id->type == TS_JSON_STRING && id->len) it->id = xstrdup(id->str);
-        else if (ts_json_is_int(id, &n)) it->id = xprintf("%lld", (long long)n);
-        else if (!id) item_fail(it, "missing field 'id'");
-        else item_fail(it, "field 'id' is not a string or an integer");
+        if (id && id->type == TS_JSON_STRING && id->len)
+            it->id = xstrdup(id->str);
+        else if (ts_json_is_int(id, &n))
+            it->id = xprintf("%lld", (long long)n);
+        else if (!id)
+            item_fail(it, "missing field 'id'");
+        else if (id->type == TS_JSON_STRING)
+            item_fail(it, "field 'id' is empty");
+        else
+            item_fail(it, "field 'id' is not a string or an integer");
     }
     if (!it->id) it->id = xprintf("line %d", line);
     if (parse_err) {
@@ -231,7 +250,8 @@ static void jsonl_item(ts_eval_item *it, int line, const ts_json *o, const char 
         return;
     }
     if (!o || o->type != TS_JSON_OBJECT) {
-        item_fail(it, "the line is a JSON %s, not an object", o ? ts_json_type_name(o->type) : "value");
+        item_fail(it, "the line is a JSON %s, not an object",
+                  o ? ts_json_type_name(o->type) : "value");
         return;
     }
     if (it->error) return;
@@ -253,7 +273,8 @@ static ts_status load_jsonl(ts_bench *b, const char *buf, size_t len, const ts_b
     int line = 0;
     while (pos < len && (limit <= 0 || b->n_items < limit)) {
         size_t end = pos;
-        while (end < len && buf[end] != '\n') end++;
+        while (end < len && buf[end] != '\n')
+            end++;
         line++;
         size_t e = end;
         if (e > pos && buf[e - 1] == '\r') e--;
@@ -261,7 +282,8 @@ static ts_status load_jsonl(ts_bench *b, const char *buf, size_t len, const ts_b
         pos = end + 1;
         /* blank lines are allowed (a trailing newline, spacing) */
         size_t k = s;
-        while (k < e && (buf[k] == ' ' || buf[k] == '\t')) k++;
+        while (k < e && (buf[k] == ' ' || buf[k] == '\t'))
+            k++;
         if (k == e) continue;
         lines_total++;
         if (b->n_items == cap) {
@@ -331,7 +353,8 @@ static ts_status sqa_split_pids(ts_bench *b, const ts_json *problems, const char
         }
         const ts_json *root = ts_json_root(*splits_doc);
         if (root->type != TS_JSON_OBJECT) {
-            st = ts_fail(TS_ERR_INPUT, "%s: not a split file: expected an object of split name → pid list", sp);
+            st = ts_fail(TS_ERR_INPUT,
+                         "%s: not a split file: expected an object of split name → pid list", sp);
             free(sp);
             return st;
         }
@@ -374,8 +397,13 @@ static ts_status sqa_split_pids(ts_bench *b, const ts_json *problems, const char
         }
     }
     if (!any_field)
-        return ts_fail(TS_ERR_INPUT, "%s: no pid_splits.json beside it and no \"split\" field in the problems", b->path);
-    if (!*n_pids) return ts_fail(TS_ERR_USAGE, "%s: no problem is in split '%s' (and no pid_splits.json beside it)", b->path, b->split);
+        return ts_fail(TS_ERR_INPUT,
+                       "%s: no pid_splits.json beside it and no \"split\" field in the problems",
+                       b->path);
+    if (!*n_pids)
+        return ts_fail(TS_ERR_USAGE,
+                       "%s: no problem is in split '%s' (and no pid_splits.json beside it)",
+                       b->path, b->split);
     return TS_OK;
 }
 
@@ -401,7 +429,8 @@ static void sqa_item(ts_eval_item *it, const char *pid, const ts_json *p, const 
     }
     /* images sit under the problem's own split (minival pids live in val) */
     const ts_json *ps = ts_json_get(p, "split");
-    const char *folder = ps && ps->type == TS_JSON_STRING && ps->len && !strchr(ps->str, '/') ? ps->str : split;
+    const char *folder =
+        ps && ps->type == TS_JSON_STRING && ps->len && !strchr(ps->str, '/') ? ps->str : split;
     char *path;
     if (images_dir) {
         path = xprintf("%s/%s/%s/%s", images_dir, folder, pid, img->str);
@@ -482,8 +511,10 @@ ts_status ts_bench_load(const char *path, const ts_bench_options *o, ts_bench **
         st = ts_fail(TS_ERR_INPUT, "%s: empty file, not a benchmark", path);
     } else if (!ps && looks_like_scienceqa(ts_json_root(doc))) {
         b->format = TS_BENCH_SCIENCEQA;
-        if (!(b->split = xstrdup(o && o->split ? o->split : "test"))) st = ts_fail(TS_ERR_NOMEM, "out of memory");
-        else st = load_scienceqa(b, ts_json_root(doc), o);
+        if (!(b->split = xstrdup(o && o->split ? o->split : "test")))
+            st = ts_fail(TS_ERR_NOMEM, "out of memory");
+        else
+            st = load_scienceqa(b, ts_json_root(doc), o);
     } else if (!ps && !looks_like_item(ts_json_root(doc))) {
         st = ts_fail(TS_ERR_INPUT,
                      "%s: not a benchmark: a JSON %s, neither a ScienceQA problems.json "
@@ -491,8 +522,9 @@ ts_status ts_bench_load(const char *path, const ts_bench_options *o, ts_bench **
                      path, ts_json_type_name(ts_json_root(doc)->type));
     } else {
         if (ps)
-            full_err = xprintf("%s: not a benchmark (neither ScienceQA problems.json nor JSONL): %s",
-                               path, ts_last_error() + strlen(path) + 1);
+            full_err =
+                xprintf("%s: not a benchmark (neither ScienceQA problems.json nor JSONL): %s", path,
+                        ts_last_error() + strlen(path) + 1);
         b->format = TS_BENCH_JSONL;
         st = load_jsonl(b, (const char *)data, len, o, full_err);
     }

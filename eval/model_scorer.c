@@ -45,8 +45,9 @@ static void ms_free(void *vctx) {
 static ts_status encode_media(const model_scorer *ms, const ts_eval_item *it, ts_media *media,
                               int32_t **codes) {
     if (it->n_media && !ms->vq)
-        return ts_fail(TS_ERR_INPUT, "%s: the model has no VQ-VAE (tessera.vq.*), so it cannot read %s",
-                       ms->path, it->media_paths[0]);
+        return ts_fail(TS_ERR_INPUT,
+                       "%s: the model has no VQ-VAE (tessera.vq.*), so it cannot read %s", ms->path,
+                       it->media_paths[0]);
     for (int m = 0; m < it->n_media; m++) {
         const char *path = it->media_paths[m];
         ts_vq_input_kind kind;
@@ -62,9 +63,12 @@ static ts_status encode_media(const model_scorer *ms, const ts_eval_item *it, ts
             nc = T / TS_VQ_DOWN;
         }
         codes[m] = malloc((size_t)(nc > 0 ? nc : 1) * sizeof **codes);
-        if (!codes[m]) s = ts_fail(TS_ERR_NOMEM, "%s: out of memory", path);
-        else if (kind == TS_VQ_IMAGE) s = ts_vq_encode_images(ms->vq, NULL, x, 1, codes[m]);
-        else s = ts_vq_encode_audio(ms->vq, NULL, x, 1, T, codes[m]);
+        if (!codes[m])
+            s = ts_fail(TS_ERR_NOMEM, "%s: out of memory", path);
+        else if (kind == TS_VQ_IMAGE)
+            s = ts_vq_encode_images(ms->vq, NULL, x, 1, codes[m]);
+        else
+            s = ts_vq_encode_audio(ms->vq, NULL, x, 1, T, codes[m]);
         free(x);
         if (s) return s;
         media[m] = (ts_media){kind == TS_VQ_IMAGE ? TS_MEDIA_IMAGE : TS_MEDIA_AUDIO, codes[m], nc};
@@ -81,7 +85,8 @@ typedef struct {
 } item_input;
 
 static void input_free(item_input *in) {
-    for (int m = 0; m < in->n_media; m++) free(in->codes[m]);
+    for (int m = 0; m < in->n_media; m++)
+        free(in->codes[m]);
     free(in->codes);
     free(in->media);
     free(in->prompt);
@@ -94,7 +99,9 @@ static ts_status input_build(const model_scorer *ms, const ts_eval_item *it, ite
     in->codes = calloc(it->n_media ? (size_t)it->n_media : 1, sizeof *in->codes);
     if (!in->media || !in->codes) return ts_fail(TS_ERR_NOMEM, "out of memory");
     ts_status s = encode_media(ms, it, in->media, in->codes);
-    if (!s) s = ts_mc_prompt(it->question, it->hint, (const char *const *)it->choices, it->n_choices, &in->prompt);
+    if (!s)
+        s = ts_mc_prompt(it->question, it->hint, (const char *const *)it->choices, it->n_choices,
+                         &in->prompt);
     return s;
 }
 
@@ -102,13 +109,17 @@ static ts_status ms_score(void *vctx, int worker, const ts_eval_item *it, double
                           int *n_tokens) {
     model_scorer *ms = vctx;
     if (worker < 0 || worker >= ms->n_workers)
-        return ts_fail(TS_ERR_INTERNAL, "eval: worker %d of a scorer made for %d", worker, ms->n_workers);
+        return ts_fail(TS_ERR_INTERNAL, "eval: worker %d of a scorer made for %d", worker,
+                       ms->n_workers);
     item_input in;
     ts_status s = input_build(ms, it, &in);
     ts_seq *seq = &ms->seq[worker];
     for (int c = 0; !s && c < it->n_choices; c++) {
-        s = ts_fusion_build(ms->tok[worker], &ms->vocab, in.media, in.n_media, in.prompt, it->choices[c], seq);
-        if (!s) s = ts_model_score(ms->model, seq->tokens, seq->mask, seq->n, &logprob[c], &n_tokens[c]);
+        s = ts_fusion_build(ms->tok[worker], &ms->vocab, in.media, in.n_media, in.prompt,
+                            it->choices[c], seq);
+        if (!s)
+            s = ts_model_score(ms->model, seq->tokens, seq->mask, seq->n, &logprob[c],
+                               &n_tokens[c]);
     }
     input_free(&in);
     return s;
@@ -139,12 +150,15 @@ static ts_status ms_generate(void *vctx, int worker, const ts_eval_item *it, cha
     model_scorer *ms = vctx;
     *text = NULL;
     if (worker < 0 || worker >= ms->n_workers)
-        return ts_fail(TS_ERR_INTERNAL, "eval: worker %d of a scorer made for %d", worker, ms->n_workers);
+        return ts_fail(TS_ERR_INTERNAL, "eval: worker %d of a scorer made for %d", worker,
+                       ms->n_workers);
     item_input in;
     ts_status s = input_build(ms, it, &in);
     ts_seq *seq = &ms->seq[worker];
     collected col = {.n_text = ms->vocab.n_text};
-    if (!s) s = ts_fusion_build(ms->tok[worker], &ms->vocab, in.media, in.n_media, in.prompt, NULL, seq);
+    if (!s)
+        s = ts_fusion_build(ms->tok[worker], &ms->vocab, in.media, in.n_media, in.prompt, NULL,
+                            seq);
     if (!s) {
         /* room for the longest option and then some; greedy, so the same
          * item always gets the same text */
@@ -155,13 +169,15 @@ static ts_status ms_generate(void *vctx, int worker, const ts_eval_item *it, cha
         int max_new = (int)(longest < 256 ? longest : 256) + 16;
         if (max_new > ctx - seq->n) max_new = ctx - seq->n;
         if (max_new < 1)
-            s = ts_fail(TS_ERR_INPUT, "the prompt (%d tokens) leaves no room to answer in the context of %d",
+            s = ts_fail(TS_ERR_INPUT,
+                        "the prompt (%d tokens) leaves no room to answer in the context of %d",
                         seq->n, ctx);
         ts_sampler sp = {.temperature = 0, .top_k = 0, .top_p = 1, .seed = 0};
         int made = 0;
         if (!s)
             s = ts_model_generate(ms->model, seq->tokens, seq->n, max_new, &sp,
-                                  ts_vocab_special(&ms->vocab, TS_TOK_EOS), 0, collect_token, &col, &made);
+                                  ts_vocab_special(&ms->vocab, TS_TOK_EOS), 0, collect_token, &col,
+                                  &made);
     }
     if (!s) {
         size_t len;
@@ -202,8 +218,8 @@ ts_status ts_eval_model_scorer_new(const char *path, int n_workers, ts_scorer **
     if (!s && ts_gguf_find_key(ms->g, "tessera.vq.codebook_size") >= 0) {
         s = ts_vq_from_gguf(ms->g, path, &ms->vq);
         if (!s && ts_vq_get_config(ms->vq)->codebook_size != ms->vocab.n_codes)
-            s = ts_fail(TS_ERR_INPUT, "%s: the VQ codebook has %d codes but the vocabulary %d", path,
-                        ts_vq_get_config(ms->vq)->codebook_size, (int)ms->vocab.n_codes);
+            s = ts_fail(TS_ERR_INPUT, "%s: the VQ codebook has %d codes but the vocabulary %d",
+                        path, ts_vq_get_config(ms->vq)->codebook_size, (int)ms->vocab.n_codes);
     }
     if (!s) {
         ms->tok = calloc((size_t)n_workers, sizeof *ms->tok);
@@ -211,7 +227,8 @@ ts_status ts_eval_model_scorer_new(const char *path, int n_workers, ts_scorer **
         if (!ms->tok || !ms->seq) s = ts_fail(TS_ERR_NOMEM, "out of memory");
     }
     for (int w = 0; !s && w < n_workers; w++) {
-        if ((s = ts_bpe_load(ms->g, &ms->tok[w]))) s = with_path(s, path);
+        if ((s = ts_bpe_load(ms->g, &ms->tok[w])))
+            s = with_path(s, path);
         else if (ts_bpe_n_text(ms->tok[w]) != ms->vocab.n_text)
             s = ts_fail(TS_ERR_INPUT, "%s: the tokenizer has %d tokens but the vocabulary %d", path,
                         ts_bpe_n_text(ms->tok[w]), (int)ms->vocab.n_text);
@@ -221,8 +238,9 @@ ts_status ts_eval_model_scorer_new(const char *path, int n_workers, ts_scorer **
         free(sc);
         return s;
     }
-    /* the eval pool runs items in parallel: BLAS inside each stays on one thread */
-    if (n_workers > 1) openblas_set_num_threads(1);
+    /* the eval pool runs items in parallel, -t N threads in all: BLAS inside
+     * each worker stays on one thread (DESIGN.md: threads) */
+    openblas_set_num_threads(1);
     sc->ctx = ms;
     sc->score = ms_score;
     sc->generate = ms_generate;

@@ -75,7 +75,8 @@ ts_status ts_eval_summarize(const ts_bench *b, const ts_eval_result *r, ts_eval_
             if (r[i].error) continue;
             if (it->subject && !strcmp(it->subject, "natural science")) acc_add(&g[NAT], it, &r[i]);
             if (it->subject && !strcmp(it->subject, "social science")) acc_add(&g[SOC], it, &r[i]);
-            if (it->subject && !strcmp(it->subject, "language science")) acc_add(&g[LAN], it, &r[i]);
+            if (it->subject && !strcmp(it->subject, "language science"))
+                acc_add(&g[LAN], it, &r[i]);
             if (it->has_text) acc_add(&g[TXT], it, &r[i]);
             if (it->has_image) acc_add(&g[IMG], it, &r[i]);
             if (!it->has_text && !it->has_image) acc_add(&g[NO], it, &r[i]);
@@ -85,7 +86,8 @@ ts_status ts_eval_summarize(const ts_bench *b, const ts_eval_result *r, ts_eval_
         s->groups = calloc(NG, sizeof *s->groups);
         if (!s->groups) return ts_fail(TS_ERR_NOMEM, "out of memory");
         s->n_groups = NG;
-        for (int k = 0; k < NG; k++) group_set(&s->groups[k], names[k], &g[k]);
+        for (int k = 0; k < NG; k++)
+            group_set(&s->groups[k], names[k], &g[k]);
         return TS_OK;
     }
 
@@ -114,7 +116,8 @@ ts_status ts_eval_summarize(const ts_bench *b, const ts_eval_result *r, ts_eval_
         acc_add(&g[hit - tasks], &b->items[i], &r[i]);
     }
     s->n_groups = nu;
-    for (int k = 0; k < nu; k++) group_set(&s->groups[k], tasks[k], &g[k]);
+    for (int k = 0; k < nu; k++)
+        group_set(&s->groups[k], tasks[k], &g[k]);
     free(g);
     free(tasks);
     return TS_OK;
@@ -135,7 +138,8 @@ static void row(FILE *fp, const ts_eval_group *g, const char *name) {
     }
     char ci[32];
     snprintf(ci, sizeof ci, "%.2f-%.2f", 100 * g->ci_lo, 100 * g->ci_hi);
-    fprintf(fp, "  %-16.16s %6d %8.2f  %-17s %7.2f\n", name, g->n, 100 * g->accuracy, ci, 100 * g->random);
+    fprintf(fp, "  %-16.16s %6d %8.2f  %-17s %7.2f\n", name, g->n, 100 * g->accuracy, ci,
+            100 * g->random);
 }
 
 void ts_eval_report_write(FILE *fp, const ts_bench *b, const ts_eval_summary *s, const char *model,
@@ -151,14 +155,17 @@ void ts_eval_report_write(FILE *fp, const ts_bench *b, const ts_eval_summary *s,
                 s->all.correct, s->n_scored, 100 * s->all.ci_lo, 100 * s->all.ci_hi);
     else
         fprintf(fp, "accuracy:  - (no item scored)\n");
-    if (s->n_scored) fprintf(fp, "random:    %.2f%% (expected accuracy of a random choice)\n", 100 * s->all.random);
+    if (s->n_scored)
+        fprintf(fp, "random:    %.2f%% (expected accuracy of a random choice)\n",
+                100 * s->all.random);
     if (s->seconds > 0)
         fprintf(fp, "speed:     %.2f items/s (%.1f s on %d thread%s)\n", s->items_per_s, s->seconds,
                 s->threads, s->threads == 1 ? "" : "s");
     if (!s->n_groups) return;
-    fprintf(fp, "\n  %-16s %6s %8s  %-17s %7s\n", b->format == TS_BENCH_SCIENCEQA ? "group" : "task", "n",
-            "acc %", "95% CI", "random");
-    for (int k = 0; k < s->n_groups; k++) row(fp, &s->groups[k], s->groups[k].name);
+    fprintf(fp, "\n  %-16s %6s %8s  %-17s %7s\n",
+            b->format == TS_BENCH_SCIENCEQA ? "group" : "task", "n", "acc %", "95% CI", "random");
+    for (int k = 0; k < s->n_groups; k++)
+        row(fp, &s->groups[k], s->groups[k].name);
     if (s->n_groups > 1 || b->format == TS_BENCH_SCIENCEQA) row(fp, &s->all, "all");
     if (b->format == TS_BENCH_SCIENCEQA) {
         if (s->unknown_subject || s->unknown_grade)
@@ -166,26 +173,35 @@ void ts_eval_report_write(FILE *fp, const ts_bench *b, const ts_eval_summary *s,
                     s->unknown_subject, s->unknown_grade);
         /* the paper's row, ready for a README table */
         fprintf(fp, "\n|");
-        for (int k = 0; k < s->n_groups; k++) fprintf(fp, " %s |", s->groups[k].name);
+        for (int k = 0; k < s->n_groups; k++)
+            fprintf(fp, " %s |", s->groups[k].name);
         fprintf(fp, " Avg |\n|");
-        for (int k = 0; k <= s->n_groups; k++) fprintf(fp, " --- |");
+        for (int k = 0; k <= s->n_groups; k++)
+            fprintf(fp, " --- |");
         fprintf(fp, "\n|");
         for (int k = 0; k < s->n_groups; k++) {
-            if (s->groups[k].n) fprintf(fp, " %.2f |", 100 * s->groups[k].accuracy);
-            else fprintf(fp, " - |");
+            if (s->groups[k].n)
+                fprintf(fp, " %.2f |", 100 * s->groups[k].accuracy);
+            else
+                fprintf(fp, " - |");
         }
-        if (s->n_scored) fprintf(fp, " %.2f |\n", 100 * s->all.accuracy);
-        else fprintf(fp, " - |\n");
+        if (s->n_scored)
+            fprintf(fp, " %.2f |\n", 100 * s->all.accuracy);
+        else
+            fprintf(fp, " - |\n");
     } else if (s->no_task && s->n_groups) {
-        fprintf(fp, "  (%d scored item%s without a task)\n", s->no_task, s->no_task == 1 ? "" : "s");
+        fprintf(fp, "  (%d scored item%s without a task)\n", s->no_task,
+                s->no_task == 1 ? "" : "s");
     }
 }
 
 /* ---- JSON ---------------------------------------------------------------------- */
 
 static void put_num(FILE *fp, double v) {
-    if (isfinite(v)) fprintf(fp, "%.9g", v);
-    else fputs("null", fp);
+    if (isfinite(v))
+        fprintf(fp, "%.9g", v);
+    else
+        fputs("null", fp);
 }
 
 static void put_group(FILE *fp, const ts_eval_group *g) {
@@ -203,8 +219,10 @@ static void put_group(FILE *fp, const ts_eval_group *g) {
 }
 
 static void put_opt_string(FILE *fp, const char *s) {
-    if (s) ts_json_put_string(fp, s);
-    else fputs("null", fp);
+    if (s)
+        ts_json_put_string(fp, s);
+    else
+        fputs("null", fp);
 }
 
 ts_status ts_eval_write_json(const char *path, const ts_bench *b, const ts_eval_result *r,
@@ -219,9 +237,12 @@ ts_status ts_eval_write_json(const char *path, const ts_bench *b, const ts_eval_
     put_opt_string(fp, b->split);
     fputs(",\"model\":", fp);
     put_opt_string(fp, model);
-    fprintf(fp, ",\"scoring\":\"%s\",\n\"summary\":{\"items\":%d,\"scored\":%d,\"errors\":%d,"
-                "\"correct\":%d,\"accuracy\":",
-            mode == TS_SCORE_SUM ? "loglik" : mode == TS_SCORE_NORM ? "loglik_per_token" : "generate",
+    fprintf(fp,
+            ",\"scoring\":\"%s\",\n\"summary\":{\"items\":%d,\"scored\":%d,\"errors\":%d,"
+            "\"correct\":%d,\"accuracy\":",
+            mode == TS_SCORE_SUM    ? "loglik"
+            : mode == TS_SCORE_NORM ? "loglik_per_token"
+                                    : "generate",
             s->n_items, s->n_scored, s->n_errors, s->all.correct);
     put_num(fp, s->n_scored ? s->all.accuracy : NAN);
     fputs(",\"ci95\":[", fp);
@@ -230,8 +251,8 @@ ts_status ts_eval_write_json(const char *path, const ts_bench *b, const ts_eval_
     put_num(fp, s->n_scored ? s->all.ci_hi : NAN);
     fputs("],\"random_accuracy\":", fp);
     put_num(fp, s->n_scored ? s->all.random : NAN);
-    fprintf(fp, ",\"seconds\":%.3f,\"items_per_second\":", s->seconds);
-    put_num(fp, s->seconds > 0 ? s->items_per_s : NAN);
+    /* no timings here: the same run gives the same bytes (speed is in the
+     * printed report) */
     fprintf(fp, ",\"threads\":%d,\"groups\":[", s->threads);
     for (int k = 0; k < s->n_groups; k++) {
         if (k) fputc(',', fp);
@@ -247,12 +268,14 @@ ts_status ts_eval_write_json(const char *path, const ts_bench *b, const ts_eval_
         if (it->task) fputs(",\"task\":", fp), ts_json_put_string(fp, it->task);
         if (it->subject) fputs(",\"subject\":", fp), ts_json_put_string(fp, it->subject);
         if (it->grade) fprintf(fp, ",\"grade\":%d", it->grade);
-        if (it->n_choices >= 2 && !it->error) fprintf(fp, ",\"answer\":%d,\"n_choices\":%d", it->answer, it->n_choices);
+        if (it->n_choices >= 2 && !it->error)
+            fprintf(fp, ",\"answer\":%d,\"n_choices\":%d", it->answer, it->n_choices);
         if (ri->error) {
             fputs(",\"error\":", fp);
             ts_json_put_string(fp, ri->error);
         } else {
-            fprintf(fp, ",\"prediction\":%d,\"correct\":%s", ri->prediction, ri->correct ? "true" : "false");
+            fprintf(fp, ",\"prediction\":%d,\"correct\":%s", ri->prediction,
+                    ri->correct ? "true" : "false");
             if (ri->scores) {
                 fputs(",\"scores\":[", fp);
                 for (int k = 0; k < it->n_choices; k++) {
@@ -260,7 +283,8 @@ ts_status ts_eval_write_json(const char *path, const ts_bench *b, const ts_eval_
                     put_num(fp, ri->scores[k]);
                 }
                 fputs("],\"n_tokens\":[", fp);
-                for (int k = 0; k < it->n_choices; k++) fprintf(fp, "%s%d", k ? "," : "", ri->n_tokens[k]);
+                for (int k = 0; k < it->n_choices; k++)
+                    fprintf(fp, "%s%d", k ? "," : "", ri->n_tokens[k]);
                 fputc(']', fp);
             }
             if (ri->generated) {

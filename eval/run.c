@@ -12,9 +12,12 @@
 
 const char *ts_score_mode_name(ts_score_mode m) {
     switch (m) {
-    case TS_SCORE_SUM: return "log-likelihood";
-    case TS_SCORE_NORM: return "log-likelihood per token";
-    case TS_SCORE_GENERATE: return "generate and match";
+    case TS_SCORE_SUM:
+        return "log-likelihood";
+    case TS_SCORE_NORM:
+        return "log-likelihood per token";
+    case TS_SCORE_GENERATE:
+        return "generate and match";
     }
     return "?";
 }
@@ -52,7 +55,9 @@ static char *normalize(const char *s) {
 /* Words of a normalised string, in place: returns the count, starts in w. */
 static int split_words(char *s, char **w, int max) {
     int n = 0;
-    for (char *t = strtok(s, " "); t && n < max; t = strtok(NULL, " ")) w[n++] = t;
+    for (char *save = NULL, *t = strtok_r(s, " ", &save); t && n < max;
+         t = strtok_r(NULL, " ", &save))
+        w[n++] = t;
     return n;
 }
 
@@ -88,7 +93,8 @@ static double word_f1(const char *a, const char *b) {
  * option letter; -1 otherwise. */
 static int letter_of(const char *text, int n) {
     const char *s = text;
-    while (isspace((unsigned char)*s)) s++;
+    while (isspace((unsigned char)*s))
+        s++;
     bool paren = *s == '(';
     if (paren) s++;
     if (!(*s >= 'A' && *s <= 'Z')) return -1;
@@ -98,7 +104,8 @@ static int letter_of(const char *text, int n) {
         if (*s != ')') return -1;
     } else if (*s != '.' && *s != ')' && *s != ':') {
         /* a bare letter must stand alone ("B", not "Blue") */
-        while (isspace((unsigned char)*s)) s++;
+        while (isspace((unsigned char)*s))
+            s++;
         if (*s) return -1;
     }
     return idx < n ? idx : -1;
@@ -167,7 +174,9 @@ static void eval_one(const run_ctx *c, int i, int worker) {
         }
         ts_clear_error();
         st = c->sc->generate(c->sc->ctx, worker, it, &r->generated);
-        if (!st) r->prediction = ts_eval_match_choice(r->generated, (const char *const *)it->choices, it->n_choices, &r->match);
+        if (!st)
+            r->prediction = ts_eval_match_choice(r->generated, (const char *const *)it->choices,
+                                                 it->n_choices, &r->match);
     } else {
         r->scores = calloc((size_t)it->n_choices, sizeof *r->scores);
         r->n_tokens = calloc((size_t)it->n_choices, sizeof *r->n_tokens);
@@ -182,7 +191,8 @@ static void eval_one(const run_ctx *c, int i, int worker) {
             double best = -INFINITY;
             for (int k = 0; k < it->n_choices; k++) {
                 double v = r->scores[k];
-                if (c->o->mode == TS_SCORE_NORM) v = r->n_tokens[k] > 0 ? v / r->n_tokens[k] : -INFINITY;
+                if (c->o->mode == TS_SCORE_NORM)
+                    v = r->n_tokens[k] > 0 ? v / r->n_tokens[k] : -INFINITY;
                 if (!isnan(v) && (r->prediction < 0 || v > best)) best = v, r->prediction = k;
             }
             if (r->prediction < 0) st = ts_fail(TS_ERR_INTERNAL, "no option got a score");

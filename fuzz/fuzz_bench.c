@@ -34,7 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const ts_eval_item *it = &b->items[i];
         if (!it->id) abort();
         if (it->error) continue;
-        if (it->n_choices < 2 || it->answer < 0 || it->answer >= it->n_choices || !it->question || !it->hint)
+        if (it->n_choices < 2 || it->answer < 0 || it->answer >= it->n_choices || !it->question ||
+            !it->hint)
             abort();
         for (int k = 0; k < it->n_choices; k++)
             if (!it->choices[k]) abort();

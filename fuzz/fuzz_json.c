@@ -12,8 +12,11 @@
 static bool valid_utf8(const unsigned char *s, size_t n) {
     for (size_t i = 0; i < n;) {
         unsigned c = s[i];
-        size_t k = c < 0x80 ? 1 : (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3
-                             : (c >= 0xf0 && c <= 0xf4)   ? 4 : 0;
+        size_t k = c < 0x80                   ? 1
+                   : (c >= 0xc2 && c <= 0xdf) ? 2
+                   : (c >= 0xe0 && c <= 0xef) ? 3
+                   : (c >= 0xf0 && c <= 0xf4) ? 4
+                                              : 0;
         if (!k || i + k > n) return false;
         for (size_t j = 1; j < k; j++)
             if ((s[i + j] & 0xc0) != 0x80) return false;
@@ -29,10 +32,15 @@ static void check_string(const char *s, size_t len) {
 static void check(const ts_json *v, int depth) {
     if (depth > TS_JSON_MAX_DEPTH) abort();
     switch (v->type) {
-    case TS_JSON_STRING: check_string(v->str, v->len); break;
-    case TS_JSON_NUMBER: if (!isfinite(v->number)) abort(); break;
+    case TS_JSON_STRING:
+        check_string(v->str, v->len);
+        break;
+    case TS_JSON_NUMBER:
+        if (!isfinite(v->number)) abort();
+        break;
     case TS_JSON_ARRAY:
-        for (size_t i = 0; i < v->len; i++) check(ts_json_at(v, i), depth + 1);
+        for (size_t i = 0; i < v->len; i++)
+            check(ts_json_at(v, i), depth + 1);
         if (ts_json_at(v, v->len)) abort();
         break;
     case TS_JSON_OBJECT:
@@ -43,16 +51,25 @@ static void check(const ts_json *v, int depth) {
             if (strlen(v->keys[i]) == v->key_lens[i] && !ts_json_get(v, v->keys[i])) abort();
         }
         break;
-    default: break;
+    default:
+        break;
     }
 }
 
 static void write_json(FILE *fp, const ts_json *v) {
     switch (v->type) {
-    case TS_JSON_NULL: fputs("null", fp); break;
-    case TS_JSON_BOOL: fputs(v->boolean ? "true" : "false", fp); break;
-    case TS_JSON_NUMBER: fprintf(fp, "%.17g", v->number); break;
-    case TS_JSON_STRING: ts_json_put_string_n(fp, v->str, v->len); break;
+    case TS_JSON_NULL:
+        fputs("null", fp);
+        break;
+    case TS_JSON_BOOL:
+        fputs(v->boolean ? "true" : "false", fp);
+        break;
+    case TS_JSON_NUMBER:
+        fprintf(fp, "%.17g", v->number);
+        break;
+    case TS_JSON_STRING:
+        ts_json_put_string_n(fp, v->str, v->len);
+        break;
     case TS_JSON_ARRAY:
         fputc('[', fp);
         for (size_t i = 0; i < v->len; i++) {
@@ -77,19 +94,26 @@ static void write_json(FILE *fp, const ts_json *v) {
 static void same(const ts_json *a, const ts_json *b) {
     if (a->type != b->type || a->len != b->len) abort();
     switch (a->type) {
-    case TS_JSON_BOOL: if (a->boolean != b->boolean) abort(); break;
-    case TS_JSON_NUMBER: if (a->number != b->number) abort(); break;
-    case TS_JSON_STRING: if (memcmp(a->str, b->str, a->len)) abort(); break;
+    case TS_JSON_BOOL:
+        if (a->boolean != b->boolean) abort();
+        break;
+    case TS_JSON_NUMBER:
+        if (a->number != b->number) abort();
+        break;
+    case TS_JSON_STRING:
+        if (memcmp(a->str, b->str, a->len)) abort();
+        break;
     case TS_JSON_ARRAY:
     case TS_JSON_OBJECT:
         for (size_t i = 0; i < a->len; i++) {
-            if (a->type == TS_JSON_OBJECT &&
-                (a->key_lens[i] != b->key_lens[i] || memcmp(a->keys[i], b->keys[i], a->key_lens[i])))
+            if (a->type == TS_JSON_OBJECT && (a->key_lens[i] != b->key_lens[i] ||
+                                              memcmp(a->keys[i], b->keys[i], a->key_lens[i])))
                 abort();
             same(&a->items[i], &b->items[i]);
         }
         break;
-    default: break;
+    default:
+        break;
     }
 }
 

@@ -38,6 +38,7 @@ extern "C" {
 #include "tessera/text.h"
 #include "tessera/fusion.h"
 #include "tessera/eval.h"
+#include "tessera/pipeline.h"
 
 #ifdef __cplusplus
 }

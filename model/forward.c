@@ -147,12 +147,38 @@ static void attn_bwd_task(void *vctx, int i, int n, int worker) {
                                j->T, j->hd, j->scratch + (size_t)i * 64 * j->T);
 }
 
+/* ---- SwiGLU rows over the pool --------------------------------------------------------- */
+
+typedef struct {
+    float *out;
+    const float *in, *h;
+    int N, F, parts;
+    bool backward;
+} swiglu_job;
+
+static void swiglu_part(void *vctx, int p, int np, int worker) {
+    const swiglu_job *j = vctx;
+    int n0 = (int)((int64_t)j->N * p / j->parts), n1 = (int)((int64_t)j->N * (p + 1) / j->parts);
+    if (j->backward)
+        ts_swiglu_backward(j->out + (size_t)n0 * 2 * j->F, j->in + (size_t)n0 * j->F,
+                           j->h + (size_t)n0 * 2 * j->F, n1 - n0, j->F);
+    else
+        ts_swiglu_forward(j->out + (size_t)n0 * j->F, j->h + (size_t)n0 * 2 * j->F, n1 - n0, j->F);
+}
+
+static void swiglu_pool(ts_pool *pool, bool backward, float *out, const float *in,
+                        const float *h, int N, int F) {
+    swiglu_job j = {out, in, h, N, F, ts_pool_threads(pool), backward};
+    if (j.parts > N) j.parts = 1;
+    ts_pool_run(j.parts > 1 ? pool : NULL, j.parts, swiglu_part, &j);
+}
+
 /* ---- forward ------------------------------------------------------------------------ */
 
 static void swiglu_ffn_forward(ts_pool *pool, float *out, float *h, float *act, const float *x,
                                const float *w13, const float *w2, int N, int D, int F) {
     ts_linear_forward(pool, h, x, w13, NULL, N, D, 2 * F);
-    ts_swiglu_forward(act, h, N, F);
+    swiglu_pool(pool, false, act, NULL, h, N, F);
     ts_gemm(pool, false, true, N, D, F, 1.0f, act, F, w2, F, 1.0f, out, D);
 }
 
@@ -178,6 +204,12 @@ void ts_model_forward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32_
         attn_job aj = {A, NULL, NULL, NULL, a->T, H, hd};
         ts_pool_run(pool, a->B * H, attn_fwd_task, &aj);
         ts_dra_gate_forward(A->attg, A->g, A->qkvg + 3 * HD, QW, A->atty, N, H, hd);
+        if (a->kcache)
+            for (int n = 0; n < N; n++) {
+                size_t o = ((size_t)l * a->cache_len + n) * HD;
+                memcpy(a->kcache + o, A->qkvg + (size_t)n * QW + HD, sizeof(float) * HD);
+                memcpy(a->vcache + o, A->qkvg + (size_t)n * QW + 2 * HD, sizeof(float) * HD);
+            }
         memcpy(A->x2, A->x, sizeof(float) * (size_t)N * D);
         ts_gemm(pool, false, true, N, D, HD, 1.0f, A->attg, HD, W->wo, HD, 1.0f, A->x2, D);
         /* out = x2 + FFN(RMSNorm(x2)) */
@@ -205,7 +237,7 @@ static void swiglu_ffn_backward(ts_pool *pool, float *dx, float *dw13, float *dw
                                 float *da, int N, int D, int F) {
     ts_gemm(pool, false, false, N, F, D, 1.0f, dout, D, w2, F, 0.0f, da, F);
     ts_gemm(pool, true, false, D, F, N, 1.0f, dout, D, act, F, 1.0f, dw2, F);
-    ts_swiglu_backward(dh, da, h, N, F);
+    swiglu_pool(pool, true, dh, da, h, N, F);
     ts_linear_backward(pool, dx, dw13, NULL, dh, x, w13, N, D, 2 * F);
 }
 

@@ -98,6 +98,22 @@ static void line(uint8_t *px, int x0, int y0, int x1, int y1, const uint8_t *c) 
     }
 }
 
+/* A 3×5 pixel font for the axis numbers: digits, '.', '-', 'k'. */
+static const uint16_t glyphs[14] = {
+    /* 0-9 */ 0x7B6F, 0x2C97, 0x73E7, 0x73CF, 0x5BC9, 0x79CF, 0x79EF, 0x7249, 0x7BEF, 0x7BCF,
+    /* . */ 0x0002, /* - */ 0x01C0, /* k */ 0x4BAD, /* space */ 0x0000};
+
+static void text(uint8_t *px, int x, int y, const char *s, const uint8_t *c) {
+    for (; *s; s++, x += 8) {
+        int g = *s >= '0' && *s <= '9' ? *s - '0' : *s == '.' ? 10 : *s == '-' ? 11 : *s == 'k' ? 12 : 13;
+        for (int r = 0; r < 5; r++)
+            for (int col = 0; col < 3; col++)
+                if (glyphs[g] >> (14 - (r * 3 + col)) & 1)
+                    for (int dy = 0; dy < 2; dy++)
+                        for (int dx = 0; dx < 2; dx++) put(px, x + 2 * col + dx, y + 2 * r + dy, c);
+    }
+}
+
 static ts_status write_plot(const char *path, const history *h) {
     if (h->n < 1) return TS_OK;
     uint8_t *px = malloc((size_t)PW * PH * 3);
@@ -114,9 +130,17 @@ static ts_status write_plot(const char *path, const history *h) {
     if (s1 == s0) s1 = s0 + 1;
     const uint8_t axis[3] = {0, 0, 0}, grid[3] = {225, 225, 225}, blue[3] = {31, 119, 180},
                   red[3] = {214, 39, 40};
+    char lab[32];
     for (int k = 0; k <= 4; k++) {
         int y = PM + (PH - 2 * PM) * k / 4;
         line(px, PM, y, PW - PM, y, grid);
+        snprintf(lab, sizeof lab, "%.2f", hi - (hi - lo) * k / 4);
+        text(px, 4, y - 5, lab, axis);
+    }
+    for (int k = 0; k <= 4; k++) {
+        int x = PM + (PW - 2 * PM) * k / 4;
+        snprintf(lab, sizeof lab, "%lld", (long long)(s0 + (s1 - s0) * k / 4));
+        text(px, x - 4 * (int)strlen(lab), PH - PM + 10, lab, axis);
     }
     line(px, PM, PH - PM, PW - PM, PH - PM, axis);
     line(px, PM, PM, PM, PH - PM, axis);

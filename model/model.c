@@ -1,5 +1,6 @@
 /* The decoder's configuration, parameter layout, initialisation and GGUF
  * load/save. */
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,6 +254,9 @@ void ts_model_bind(const ts_model *m, float *base, ts_weights *w) {
 static ts_status model_alloc(const ts_model_config *c, ts_model **out) {
     ts_status s = ts_model_config_check(c);
     if (s) return s;
+    /* the model's callers split the work over threads themselves (DESIGN.md:
+     * OpenBLAS single-threaded inside the workers) */
+    openblas_set_num_threads(1);
     ts_model *m = calloc(1, sizeof *m);
     if (!m) return ts_fail(TS_ERR_NOMEM, "model: out of memory");
     m->c = *c;
@@ -356,6 +360,10 @@ int64_t ts_model_n_active_params(const ts_model *m) {
     X("tessera.context_length", context)
 
 ts_status ts_model_add_to_gguf(const ts_model *m, ts_gguf_writer *w) {
+    return ts_model_add_to_gguf_as(m, w, TS_DTYPE_F32);
+}
+
+ts_status ts_model_add_to_gguf_as(const ts_model *m, ts_gguf_writer *w, ts_dtype dtype) {
     ts_gguf_set_str(w, "general.architecture", "tessera");
 #define PUT(key, field) ts_gguf_set_u32(w, key, (uint32_t)m->c.field);
     KEYS(PUT)
@@ -365,8 +373,9 @@ ts_status ts_model_add_to_gguf(const ts_model *m, ts_gguf_writer *w) {
     ts_gguf_set_f32(w, "tessera.attention.layer_norm_rms_epsilon", m->c.norm_eps);
     for (int i = 0; i < m->n_info; i++) {
         const ts_param_info *p = &m->info[i];
-        ts_status s = ts_gguf_add_tensor(w, p->name, TS_DTYPE_F32, p->dims, p->n_dims,
-                                         m->params + p->off);
+        ts_dtype dt = p->n_dims >= 2 ? dtype : TS_DTYPE_F32;
+        if (dt == TS_DTYPE_Q8_0 && p->dims[0] % 32) dt = TS_DTYPE_F16;
+        ts_status s = ts_gguf_add_tensor(w, p->name, dt, p->dims, p->n_dims, m->params + p->off);
         if (s) return s;
     }
     return TS_OK;

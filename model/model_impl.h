@@ -85,6 +85,10 @@ typedef struct {
     float *logits; /* [N,V]; dlogits in the backward pass */
     float *losses; /* [N] */
     int32_t *pos;  /* [N] */
+    /* when set (B = 1), each layer's keys and values after RoPE are copied
+     * here, [layers, cache_len, HD], for a KV cache filled in one pass */
+    float *kcache, *vcache;
+    int cache_len;
     /* backward scratch */
     float *dx, *dxn, *dqkvg, *datt, *dh, *da, *moe_scratch, *dgw, *dlogit_r, *dbuf;
     void *mem;

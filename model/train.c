@@ -29,6 +29,7 @@ struct ts_trainer {
     int32_t *inputs, *targets; /* [N] */
     float *weights;            /* [N] mask / count */
     chunk *chunks;
+    double *partial; /* [n_chunks] clipping sums */
     int n_chunks;
     float lr; /* of the current step, for the AdamW tasks */
 };
@@ -62,6 +63,7 @@ void ts_trainer_free(ts_trainer *t) {
     free(t->targets);
     free(t->weights);
     free(t->chunks);
+    free(t->partial);
     free(t);
 }
 
@@ -85,8 +87,9 @@ ts_status ts_trainer_new(ts_model *m, const ts_train_config *tc, ts_pool *pool, 
     for (int i = 0; i < m->n_info; i++)
         if (m->info[i].trained) nc += (int)((m->info[i].n + ADAM_CHUNK - 1) / ADAM_CHUNK);
     t->chunks = malloc(sizeof(chunk) * (size_t)(nc ? nc : 1));
+    t->partial = malloc(sizeof(double) * (size_t)(nc ? nc : 1));
     if (!t->grads || !t->m1 || !t->m2 || !t->g.L || !t->inputs || !t->targets || !t->weights ||
-        !t->chunks) {
+        !t->chunks || !t->partial) {
         ts_trainer_free(t);
         return ts_fail(TS_ERR_NOMEM, "train: out of memory for %zu parameters", P);
     }
@@ -144,6 +147,43 @@ static void adam_task(void *vctx, int i, int n, int worker) {
                   t->m1 + c->off, t->m2 + c->off, c->n, c->decay);
 }
 
+/* Global-norm clipping with the sum of squares split over the pool in
+ * fixed chunks and added in chunk order (deterministic). */
+typedef struct {
+    ts_trainer *t;
+    double *partial;
+    float scale;
+} clip_job;
+
+static void clip_sum(void *vctx, int i, int n, int worker) {
+    clip_job *j = vctx;
+    const chunk *c = &j->t->chunks[i];
+    const float *g = j->t->grads + c->off;
+    double s = 0;
+    for (size_t k = 0; k < c->n; k++) s += (double)g[k] * g[k];
+    j->partial[i] = s;
+}
+
+static void clip_scale(void *vctx, int i, int n, int worker) {
+    clip_job *j = vctx;
+    const chunk *c = &j->t->chunks[i];
+    float *g = j->t->grads + c->off;
+    for (size_t k = 0; k < c->n; k++) g[k] *= j->scale;
+}
+
+static double clip_grads(ts_trainer *t) {
+    clip_job j = {t, t->partial, 1.0f};
+    ts_pool_run(t->pool, t->n_chunks, clip_sum, &j);
+    double ss = 0;
+    for (int i = 0; i < t->n_chunks; i++) ss += t->partial[i];
+    double norm = sqrt(ss);
+    if (t->tc.clip > 0 && norm > t->tc.clip) {
+        j.scale = (float)(t->tc.clip / (norm + 1e-6));
+        ts_pool_run(t->pool, t->n_chunks, clip_scale, &j);
+    }
+    return norm;
+}
+
 static void layer_loads(const ts_trainer *t, int l, int64_t *load) {
     const ts_moe_state *ms = &t->acts.L[l].ms;
     for (int e = 0; e < t->m->c.n_experts; e++) load[e] = ms->offs[e + 1] - ms->offs[e];
@@ -162,8 +202,9 @@ ts_status ts_trainer_step(ts_trainer *t, const int32_t *tokens, const uint8_t *m
     memset(t->grads, 0, sizeof(float) * m->n_params);
     ts_acts *a = &t->acts;
     ts_model_forward(m, t->pool, a, t->inputs, false);
-    ts_cross_entropy_forward(t->pool, a->losses, a->logits, t->targets, t->weights, N,
-                             c->vocab_size);
+    /* losses, and the logits replaced by their gradient, in one pass */
+    ts_cross_entropy_fused(t->pool, a->losses, a->logits, t->targets, t->weights, N,
+                           c->vocab_size);
     double loss = 0;
     for (int n = 0; n < N; n++) loss += (double)t->weights[n] * a->losses[n];
     /* the two small terms */
@@ -176,13 +217,9 @@ ts_status ts_trainer_step(ts_trainer *t, const int32_t *tokens, const uint8_t *m
     }
     double n_gates = (double)c->n_layers * N * H;
     aux += t->tc.gate_penalty * gsum / n_gates;
-    ts_cross_entropy_backward(t->pool, a->logits, a->logits, t->targets, t->weights, N,
-                              c->vocab_size);
     ts_model_backward(m, t->pool, a, t->inputs, &t->g, (float)(t->tc.gate_penalty / n_gates),
                       t->tc.balance_alpha);
-    float *bufs[1] = {t->grads};
-    size_t sizes[1] = {m->n_params};
-    double norm = ts_clip_grad_norm(bufs, sizes, 1, t->tc.clip);
+    double norm = clip_grads(t);
     t->lr = ts_lr_schedule(t->step, t->tc.warmup, t->tc.steps, t->tc.lr, t->tc.min_lr);
     ts_pool_run(t->pool, t->n_chunks, adam_task, t);
     /* auxiliary-loss-free balancing: b_e += γ·sign(mean load − load_e) */

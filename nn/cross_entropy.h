@@ -15,4 +15,10 @@ void ts_cross_entropy_forward(ts_pool *pool, float *losses, const float *logits,
 void ts_cross_entropy_backward(ts_pool *pool, float *dlogits, const float *logits,
                                const int32_t *targets, const float *weights, int N, int V);
 
+/* Both at once, one pass of exponentials: losses[N] as the forward gives
+ * them, and logits overwritten in place by the gradient as the backward
+ * gives it. */
+void ts_cross_entropy_fused(ts_pool *pool, float *losses, float *logits, const int32_t *targets,
+                            const float *weights, int N, int V);
+
 #endif

@@ -17,4 +17,10 @@ void ts_linear_backward(ts_pool *pool, float *dinp, float *dW, float *dbias, con
 void ts_gemm(ts_pool *pool, bool transA, bool transB, int M, int N, int K, float alpha,
              const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
+/* y[rows] = alpha · W[rows, cols] · x + beta · y (W row stride ldw): the
+ * matrix-vector product of batch-1 decoding, written for the vector units
+ * (OpenBLAS's sgemv is slow at these small sizes). beta 0 ignores y. */
+void ts_gemv(float *y, const float *W, int rows, int cols, int ldw, const float *x, float alpha,
+             float beta);
+
 #endif

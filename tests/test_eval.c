@@ -60,11 +60,17 @@ static ts_status mock_score(void *vctx, int worker, const ts_eval_item *it, doub
 }
 
 static ts_status mock_generate(void *vctx, int worker, const ts_eval_item *it, char **text) {
-    /* answers with the right option shouted, except for item "g-wrong" */
+    /* the right option shouted ("BLUE WHALE!"), except for item "g-wrong";
+     * items "i..." answer in a sentence, to be matched by word overlap */
     const char *src = strcmp(it->id, "g-wrong") ? it->choices[it->answer] : "nothing at all";
     size_t n = strlen(src);
-    *text = malloc(n + 2);
-    for (size_t i = 0; i < n; i++) (*text)[i] = (char)((src[i] >= 'a' && src[i] <= 'z') ? src[i] - 32 : src[i]);
+    *text = malloc(n + 32);
+    if (it->id[0] == 'i') {
+        snprintf(*text, n + 32, "maybe %s indeed", src);
+        return TS_OK;
+    }
+    for (size_t i = 0; i < n; i++)
+        (*text)[i] = (char)((src[i] >= 'a' && src[i] <= 'z') ? src[i] - 32 : src[i]);
     memcpy(*text + n, "!", 2);
     return TS_OK;
 }
@@ -110,11 +116,14 @@ static void test_jsonl_reader(void **state) {
     write_str(tu_path(dir, "media/cat.png"), "fake png bytes");
     write_str(tu_path(dir, "media/beep.wav"), "fake wav bytes");
     const char *jsonl =
-        "{\"id\": \"q1\", \"question\": \"Which is red?\", \"choices\": [\"apple\", \"sky\"], \"answer\": 0,"
-        " \"hint\": \"Fruit.\", \"image\": \"media/cat.png\", \"audio\": \"media/beep.wav\", \"task\": \"color\","
+        "{\"id\": \"q1\", \"question\": \"Which is red?\", \"choices\": [\"apple\", \"sky\"], "
+        "\"answer\": 0,"
+        " \"hint\": \"Fruit.\", \"image\": \"media/cat.png\", \"audio\": \"media/beep.wav\", "
+        "\"task\": \"color\","
         " \"subject\": \"natural science\", \"grade\": \"grade3\"}\r\n"
         "\n"
-        "{\"id\": 7, \"question\": \"Pick five\", \"choices\": [\"a\",\"b\",\"c\",\"d\",\"e\",\"f\"], \"answer\": 5, \"grade\": 9, \"hint\": null}\n"
+        "{\"id\": 7, \"question\": \"Pick five\", \"choices\": "
+        "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\"], \"answer\": 5, \"grade\": 9, \"hint\": null}\n"
         "   \n"
         "{\"id\": \"no-answer\", \"question\": \"?\", \"choices\": [\"x\", \"y\"]}\n"
         "{\"id\": \"range\", \"question\": \"?\", \"choices\": [\"x\", \"y\"], \"answer\": 2}\n"
@@ -124,18 +133,24 @@ static void test_jsonl_reader(void **state) {
         "{\"id\": \"numchoice\", \"question\": \"?\", \"choices\": [\"x\", 3], \"answer\": 0}\n"
         "{\"id\": \"noq\", \"choices\": [\"x\", \"y\"], \"answer\": 0}\n"
         "{\"id\": \"qtype\", \"question\": 5, \"choices\": [\"x\", \"y\"], \"answer\": 0}\n"
-        "{\"id\": \"hinttype\", \"question\": \"?\", \"choices\": [\"x\", \"y\"], \"answer\": 0, \"hint\": 3}\n"
-        "{\"id\": \"noimg\", \"question\": \"?\", \"choices\": [\"x\", \"y\"], \"answer\": 0, \"image\": \"media/gone.png\"}\n"
-        "{\"id\": \"imgs\", \"question\": \"?\", \"choices\": [\"x\", \"y\"], \"answer\": 1, \"image\": [\"media/cat.png\", \"media/cat.png\"]}\n"
+        "{\"id\": \"hinttype\", \"question\": \"?\", \"choices\": [\"x\", \"y\"], \"answer\": 0, "
+        "\"hint\": 3}\n"
+        "{\"id\": \"noimg\", \"question\": \"?\", \"choices\": [\"x\", \"y\"], \"answer\": 0, "
+        "\"image\": \"media/gone.png\"}\n"
+        "{\"id\": \"imgs\", \"question\": \"?\", \"choices\": [\"x\", \"y\"], \"answer\": 1, "
+        "\"image\": [\"media/cat.png\", \"media/cat.png\"]}\n"
         "{\"id\": \"trunc\", \"question\": \"?\", \"choices\": [\"x\", \"y\"\n"
         "[1, 2]\n"
         "{\"question\": \"?\", \"choices\": [\"x\", \"y\"], \"answer\": 0}\n"
-        "{\"id\": \"last\", \"question\": \"Last?\", \"choices\": [\"yes\", \"no\"], \"answer\": 1}";
+        "{\"id\": \"last\", \"question\": \"Last?\", \"choices\": [\"yes\", \"no\"], \"answer\": "
+        "1}\n"
+        "{\"id\": \"\", \"question\": \"?\", \"choices\": [\"x\", \"y\"], \"answer\": 0}\n"
+        "{\"id\": [1], \"question\": \"?\", \"choices\": [\"x\", \"y\"], \"answer\": 0}";
     write_str(tu_path(dir, "b.jsonl"), jsonl);
     ts_bench *b = load_ok(tu_path(dir, "b.jsonl"), NULL);
     assert_int_equal(b->format, TS_BENCH_JSONL);
     assert_null(b->split);
-    assert_int_equal(b->n_items, 17); /* blank lines are not items */
+    assert_int_equal(b->n_items, 19); /* blank lines are not items */
 
     const ts_eval_item *q1 = find(b, "q1");
     assert_null(q1->error);
@@ -182,7 +197,10 @@ static void test_jsonl_reader(void **state) {
     assert_error_has(find(b, "line 16"), "malformed JSON: 16:");
     assert_error_has(find(b, "line 17"), "the line is a JSON array, not an object");
     assert_error_has(find(b, "line 18"), "missing field 'id'");
-    assert_null(find(b, "last")->error); /* no newline at the end */
+    assert_null(find(b, "last")->error);
+    assert_error_has(find(b, "line 20"), "field 'id' is empty");
+    assert_error_has(find(b, "line 21"),
+                     "field 'id' is not a string or an integer"); /* no newline at the end */
     ts_bench_free(b);
 
     /* --limit keeps the first items */
@@ -203,11 +221,16 @@ static void test_not_a_benchmark(void **state) {
     } cases[] = {
         {"empty.jsonl", "", 0, "empty file"},
         {"img.png", "\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16, "not a benchmark"},
-        {"text.txt", "hello world\nthis is text\n", 25, "not a benchmark (neither ScienceQA problems.json nor JSONL): 1:1: unexpected character 'h'"},
+        {"text.txt", "hello world\nthis is text\n", 25,
+         "not a benchmark (neither ScienceQA problems.json nor JSONL): 1:1: unexpected character "
+         "'h'"},
         {"arr.json", "[1, 2, 3]", 9, "not a benchmark: a JSON array"},
-        {"splits.json", "{\"train\": [\"1\", \"2\"], \"val\": [\"3\"]}", 35, "not a benchmark: a JSON object"},
+        {"splits.json", "{\"train\": [\"1\", \"2\"], \"val\": [\"3\"]}", 35,
+         "not a benchmark: a JSON object"},
         {"objs.jsonl", "{\"a\": 1}\n{\"b\": 2}\n", 18, "not a benchmark"},
-        {"broken.json", "{\"1\": {\"question\": \"q\", \"choices\": [\"a\", \"b\"],\n \"answer\": 0,}}", 63, "2:14: expected a string key"},
+        {"broken.json",
+         "{\"1\": {\"question\": \"q\", \"choices\": [\"a\", \"b\"],\n \"answer\": 0,}}", 63,
+         "2:14: expected a string key"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         tu_write_file(tu_path(dir, cases[i].name), cases[i].content, cases[i].len);
@@ -232,31 +255,46 @@ static void test_not_a_benchmark(void **state) {
 static char *make_scienceqa(bool with_splits) {
     char *dir = tu_mkdtemp();
     const char *problems =
-        "{\"11\": {\"question\": \"Which is a mammal?\", \"choices\": [\"cat\", \"cod\", \"crow\"], \"answer\": 0,"
-        " \"hint\": \"\", \"image\": \"image.png\", \"task\": \"closed choice\", \"grade\": \"grade2\","
-        " \"subject\": \"natural science\", \"topic\": \"biology\", \"category\": null, \"skill\": null,"
+        "{\"11\": {\"question\": \"Which is a mammal?\", \"choices\": [\"cat\", \"cod\", "
+        "\"crow\"], \"answer\": 0,"
+        " \"hint\": \"\", \"image\": \"image.png\", \"task\": \"closed choice\", \"grade\": "
+        "\"grade2\","
+        " \"subject\": \"natural science\", \"topic\": \"biology\", \"category\": null, \"skill\": "
+        "null,"
         " \"lecture\": \"\", \"solution\": \"\", \"split\": \"val\"},\n"
-        " \"12\": {\"question\": \"Capital of France?\", \"choices\": [\"Paris\", \"Rome\"], \"answer\": 0,"
-        " \"hint\": \"Think of Europe.\", \"image\": null, \"task\": \"closed choice\", \"grade\": null,"
+        " \"12\": {\"question\": \"Capital of France?\", \"choices\": [\"Paris\", \"Rome\"], "
+        "\"answer\": 0,"
+        " \"hint\": \"Think of Europe.\", \"image\": null, \"task\": \"closed choice\", \"grade\": "
+        "null,"
         " \"subject\": \"social science\", \"topic\": null, \"category\": null, \"skill\": null,"
         " \"lecture\": null, \"solution\": null, \"split\": \"val\"},\n"
-        " \"13\": {\"question\": \"Which word rhymes?\", \"choices\": [\"blue\", \"shoe\", \"tree\", \"sea\"], \"answer\": 1,"
+        " \"13\": {\"question\": \"Which word rhymes?\", \"choices\": [\"blue\", \"shoe\", "
+        "\"tree\", \"sea\"], \"answer\": 1,"
         " \"hint\": \"\", \"image\": null, \"task\": \"closed choice\", \"grade\": \"grade8\","
-        " \"subject\": \"language science\", \"topic\": \"phonology\", \"category\": null, \"skill\": null,"
+        " \"subject\": \"language science\", \"topic\": \"phonology\", \"category\": null, "
+        "\"skill\": null,"
         " \"lecture\": \"\", \"solution\": \"\", \"split\": \"val\"},\n"
-        " \"14\": {\"question\": \"Broken\", \"choices\": [\"a\", \"b\"], \"answer\": 3, \"hint\": \"\", \"image\": null,"
+        " \"14\": {\"question\": \"Broken\", \"choices\": [\"a\", \"b\"], \"answer\": 3, \"hint\": "
+        "\"\", \"image\": null,"
         " \"task\": \"closed choice\", \"grade\": null, \"subject\": null, \"split\": \"val\"},\n"
-        " \"15\": {\"question\": \"Which is hotter?\", \"choices\": [\"ice\", \"lava\"], \"answer\": 1,"
-        " \"hint\": \"Look at the picture.\", \"image\": \"image.png\", \"task\": \"closed choice\", \"grade\": \"grade11\","
+        " \"15\": {\"question\": \"Which is hotter?\", \"choices\": [\"ice\", \"lava\"], "
+        "\"answer\": 1,"
+        " \"hint\": \"Look at the picture.\", \"image\": \"image.png\", \"task\": \"closed "
+        "choice\", \"grade\": \"grade11\","
         " \"subject\": \"natural science\", \"split\": \"val\"},\n"
-        " \"16\": {\"question\": \"No image here\", \"choices\": [\"x\", \"y\"], \"answer\": 0, \"hint\": \"\","
-        " \"image\": \"image.png\", \"task\": \"closed choice\", \"grade\": null, \"subject\": null, \"split\": \"val\"},\n"
-        " \"21\": {\"question\": \"Test question\", \"choices\": [\"u\", \"v\"], \"answer\": 1, \"hint\": \"\","
-        " \"image\": null, \"task\": \"yes or no\", \"grade\": \"grade1\", \"subject\": \"natural science\", \"split\": \"test\"}}";
+        " \"16\": {\"question\": \"No image here\", \"choices\": [\"x\", \"y\"], \"answer\": 0, "
+        "\"hint\": \"\","
+        " \"image\": \"image.png\", \"task\": \"closed choice\", \"grade\": null, \"subject\": "
+        "null, \"split\": \"val\"},\n"
+        " \"21\": {\"question\": \"Test question\", \"choices\": [\"u\", \"v\"], \"answer\": 1, "
+        "\"hint\": \"\","
+        " \"image\": null, \"task\": \"yes or no\", \"grade\": \"grade1\", \"subject\": \"natural "
+        "science\", \"split\": \"test\"}}";
     write_str(tu_path(dir, "problems.json"), problems);
     if (with_splits)
         write_str(tu_path(dir, "pid_splits.json"),
-                  "{\"train\": [], \"val\": [\"13\", \"11\", \"12\", \"14\", \"15\", \"16\", \"99\"], \"test\": [\"21\"],"
+                  "{\"train\": [], \"val\": [\"13\", \"11\", \"12\", \"14\", \"15\", \"16\", "
+                  "\"99\"], \"test\": [\"21\"],"
                   " \"minival\": [\"11\"]}");
     char p[1200];
     const char *mk[] = {"images", "images/val", "images/val/11", "images/val/15"};
@@ -278,7 +316,8 @@ static void test_scienceqa_reader(void **state) {
     assert_int_equal(b->n_items, 7);
     /* in pid_splits.json's order */
     const char *order[] = {"13", "11", "12", "14", "15", "16", "99"};
-    for (int i = 0; i < 7; i++) assert_string_equal(b->items[i].id, order[i]);
+    for (int i = 0; i < 7; i++)
+        assert_string_equal(b->items[i].id, order[i]);
     const ts_eval_item *p11 = find(b, "11");
     assert_null(p11->error);
     assert_int_equal(p11->n_media, 1);
@@ -365,11 +404,16 @@ static void test_scienceqa_reader(void **state) {
  * earlier one), so by hand: f1 right, f2 right, f3 wrong (tie), f4 right,
  * f5 wrong, f6 right; f7 and the broken line are errors. */
 static const char *FIXED =
-    "{\"id\":\"f1\",\"question\":\"q\",\"choices\":[\"one\",\"three\"],\"answer\":0,\"task\":\"count\"}\n"
-    "{\"id\":\"f2\",\"question\":\"q\",\"choices\":[\"seven\",\"two\",\"eleven\"],\"answer\":1,\"task\":\"count\"}\n"
-    "{\"id\":\"f3\",\"question\":\"q\",\"choices\":[\"four\",\"nine\"],\"answer\":1,\"task\":\"count\"}\n"
-    "{\"id\":\"f4\",\"question\":\"q\",\"choices\":[\"red\",\"green\",\"blue\",\"yellow\"],\"answer\":0,\"task\":\"color\"}\n"
-    "{\"id\":\"f5\",\"question\":\"q\",\"choices\":[\"purple\",\"cyan\"],\"answer\":0,\"task\":\"color\"}\n"
+    "{\"id\":\"f1\",\"question\":\"q\",\"choices\":[\"one\",\"three\"],\"answer\":0,\"task\":"
+    "\"count\"}\n"
+    "{\"id\":\"f2\",\"question\":\"q\",\"choices\":[\"seven\",\"two\",\"eleven\"],\"answer\":1,"
+    "\"task\":\"count\"}\n"
+    "{\"id\":\"f3\",\"question\":\"q\",\"choices\":[\"four\",\"nine\"],\"answer\":1,\"task\":"
+    "\"count\"}\n"
+    "{\"id\":\"f4\",\"question\":\"q\",\"choices\":[\"red\",\"green\",\"blue\",\"yellow\"],"
+    "\"answer\":0,\"task\":\"color\"}\n"
+    "{\"id\":\"f5\",\"question\":\"q\",\"choices\":[\"purple\",\"cyan\"],\"answer\":0,\"task\":"
+    "\"color\"}\n"
     "{\"id\":\"f6\",\"question\":\"q\",\"choices\":[\"a b c\",\"dd\"],\"answer\":1}\n"
     "{\"id\":\"f7\",\"question\":\"q\",\"choices\":[\"x\",\"y\"],\"answer\":9,\"task\":\"count\"}\n"
     "{\"id\":\"f8\",\"question\":\"q\",\"choices\":[\"x\",\"y\"\n";
@@ -378,8 +422,8 @@ typedef struct {
     int calls, errors, last_done, last_scored, last_correct;
 } progress_log;
 
-static void on_item(void *user, const ts_eval_item *it, const ts_eval_result *r, int done, int total,
-                    int scored, int correct) {
+static void on_item(void *user, const ts_eval_item *it, const ts_eval_result *r, int done,
+                    int total, int scored, int correct) {
     progress_log *l = user;
     l->calls++;
     l->errors += r->error != NULL;
@@ -531,7 +575,8 @@ static void test_scienceqa_columns_and_media_errors(void **state) {
     fclose(fp);
     assert_non_null(strstr(txt, "(ScienceQA, split val)"));
     assert_non_null(strstr(txt, "| NAT | SOC | LAN | TXT | IMG | NO | G1-6 | G7-12 | Avg |"));
-    assert_non_null(strstr(txt, "| 100.00 | 0.00 | 0.00 | 0.00 | 100.00 | 0.00 | 100.00 | 0.00 | 33.33 |"));
+    assert_non_null(
+        strstr(txt, "| 100.00 | 0.00 | 0.00 | 0.00 | 100.00 | 0.00 | 100.00 | 0.00 | 33.33 |"));
     assert_non_null(strstr(txt, "grade unknown for 1"));
     free(txt);
     ts_eval_summary_free(&s);
@@ -546,10 +591,11 @@ static void test_threads_are_deterministic(void **state) {
     size_t cap = 200 * 160, k = 0;
     char *s = malloc(cap);
     for (int i = 0; i < 200; i++)
-        k += (size_t)snprintf(s + k, cap - k,
-                              "{\"id\":\"i%d\",\"question\":\"q\",\"choices\":[\"%.*s\",\"%.*s\",\"ccc\"],"
-                              "\"answer\":%d,\"task\":\"t%d\"}\n",
-                              i, 1 + i % 5, "aaaaa", 1 + (i * 7) % 5, "bb bb", i % 3, i % 4);
+        k += (size_t)snprintf(
+            s + k, cap - k,
+            "{\"id\":\"i%d\",\"question\":\"q\",\"choices\":[\"%.*s\",\"%.*s\",\"ccc\"],"
+            "\"answer\":%d,\"task\":\"t%d\"}\n",
+            i, 1 + i % 5, "aaaaa", 1 + (i * 7) % 5, "bb bb", i % 3, i % 4);
     tu_write_file(tu_path(dir, "many.jsonl"), s, k);
     free(s);
     ts_bench *b = load_ok(tu_path(dir, "many.jsonl"), NULL);
@@ -578,6 +624,28 @@ static void test_threads_are_deterministic(void **state) {
     assert_string_equal(outs[0], outs[1]);
     free(outs[0]);
     free(outs[1]);
+
+    /* generating: the matching (word overlap here) runs on the workers too */
+    for (int t = 0; t < 2; t++) {
+        mock_ctx mc;
+        ts_scorer sc = mock_scorer(&mc);
+        ts_pool *pool = ts_pool_new(threads[t]);
+        ts_eval_options eo = {.mode = TS_SCORE_GENERATE, .pool = pool};
+        ts_eval_result *r;
+        assert_int_equal(ts_eval_run(b, &sc, &eo, &r), TS_OK);
+        for (int i = 0; i < b->n_items; i++) {
+            const ts_eval_item *it = &b->items[i];
+            /* the overlap picks the answer unless an earlier option has the
+             * same words ("aaaaa" twice): then the earlier one */
+            int want = it->answer;
+            for (int j = 0; j < it->answer; j++)
+                if (!strcmp(it->choices[j], it->choices[it->answer])) want = j, j = it->answer;
+            assert_int_equal(r[i].prediction, want);
+            assert_string_equal(r[i].match, "overlap");
+        }
+        ts_eval_results_free(r, b->n_items);
+        ts_pool_free(pool);
+    }
     ts_bench_free(b);
     tu_rmdir(dir);
 }
@@ -589,7 +657,8 @@ static void test_generate_and_match(void **state) {
     assert_string_equal(how, "exact");
     assert_int_equal(ts_eval_match_choice("  THE moon. ", ch, 4, &how), 1);
     assert_string_equal(how, "normalized");
-    assert_int_equal(ts_eval_match_choice("B", ch, 4, &how), 3); /* an option "B" beats the letter */
+    assert_int_equal(ts_eval_match_choice("B", ch, 4, &how),
+                     3); /* an option "B" beats the letter */
     assert_string_equal(how, "exact");
     assert_int_equal(ts_eval_match_choice("(A)", ch, 4, &how), 0);
     assert_string_equal(how, "letter");
@@ -606,9 +675,11 @@ static void test_generate_and_match(void **state) {
 
     /* a generate run through the test double */
     char *dir = tu_mkdtemp();
-    write_str(tu_path(dir, "g.jsonl"),
-              "{\"id\":\"g1\",\"question\":\"q\",\"choices\":[\"red fox\",\"blue whale\"],\"answer\":1}\n"
-              "{\"id\":\"g-wrong\",\"question\":\"q\",\"choices\":[\"red fox\",\"blue whale\"],\"answer\":0}\n");
+    write_str(
+        tu_path(dir, "g.jsonl"),
+        "{\"id\":\"g1\",\"question\":\"q\",\"choices\":[\"red fox\",\"blue whale\"],\"answer\":1}\n"
+        "{\"id\":\"g-wrong\",\"question\":\"q\",\"choices\":[\"red fox\",\"blue "
+        "whale\"],\"answer\":0}\n");
     ts_bench *b = load_ok(tu_path(dir, "g.jsonl"), NULL);
     mock_ctx mc;
     ts_scorer sc = mock_scorer(&mc);

@@ -80,16 +80,24 @@ static int setup(void **state) {
 
     /* media: a PNG, a WAV, a file that is neither */
     uint8_t px[8 * 6 * 3];
-    for (int i = 0; i < (int)sizeof px; i++) px[i] = (uint8_t)(i * 37 % 251);
+    for (int i = 0; i < (int)sizeof px; i++)
+        px[i] = (uint8_t)(i * 37 % 251);
     assert_int_equal(ts_png_write(tu_path(f->dir, "pic.png"), px, 8, 6, 3), TS_OK);
     write_wav(tu_path(f->dir, "tone.wav"));
     write_str(tu_path(f->dir, "bad.png"), "this is not an image at all");
     write_str(tu_path(f->dir, "bench.jsonl"),
-              "{\"id\":\"t1\",\"question\":\"Which one is red?\",\"choices\":[\"a red apple\",\"a blue sky\"],\"answer\":0,\"task\":\"text\"}\n"
-              "{\"id\":\"i1\",\"question\":\"the cat?\",\"hint\":\"the mat\",\"choices\":[\"yes\",\"no\",\"the sun\"],\"answer\":2,\"image\":\"pic.png\",\"task\":\"image\"}\n"
-              "{\"id\":\"a1\",\"question\":\"the dog?\",\"choices\":[\"ran\",\"sat\"],\"answer\":1,\"audio\":\"tone.wav\",\"task\":\"audio\"}\n"
-              "{\"id\":\"bad\",\"question\":\"q\",\"choices\":[\"x\",\"y\"],\"answer\":0,\"image\":\"bad.png\",\"task\":\"image\"}\n"
-              "{\"id\":\"gone\",\"question\":\"q\",\"choices\":[\"x\",\"y\"],\"answer\":0,\"image\":\"nope.png\"}\n"
+              "{\"id\":\"t1\",\"question\":\"Which one is red?\",\"choices\":[\"a red apple\",\"a "
+              "blue sky\"],\"answer\":0,\"task\":\"text\"}\n"
+              "{\"id\":\"i1\",\"question\":\"the cat?\",\"hint\":\"the "
+              "mat\",\"choices\":[\"yes\",\"no\",\"the "
+              "sun\"],\"answer\":2,\"image\":\"pic.png\",\"task\":\"image\"}\n"
+              "{\"id\":\"a1\",\"question\":\"the "
+              "dog?\",\"choices\":[\"ran\",\"sat\"],\"answer\":1,\"audio\":\"tone.wav\",\"task\":"
+              "\"audio\"}\n"
+              "{\"id\":\"bad\",\"question\":\"q\",\"choices\":[\"x\",\"y\"],\"answer\":0,\"image\":"
+              "\"bad.png\",\"task\":\"image\"}\n"
+              "{\"id\":\"gone\",\"question\":\"q\",\"choices\":[\"x\",\"y\"],\"answer\":0,"
+              "\"image\":\"nope.png\"}\n"
               "not json at all\n");
     *state = f;
     return 0;
@@ -113,7 +121,8 @@ typedef struct {
 } ids_buf;
 
 static void push(ids_buf *b, int32_t id) {
-    if (b->n == b->cap) b->ids = realloc(b->ids, (b->cap = b->cap ? b->cap * 2 : 256) * sizeof *b->ids);
+    if (b->n == b->cap)
+        b->ids = realloc(b->ids, (b->cap = b->cap ? b->cap * 2 : 256) * sizeof *b->ids);
     b->ids[b->n++] = id;
 }
 
@@ -130,7 +139,8 @@ static double hand_loglik(fixture *f, const int32_t *media_codes, int n_codes, b
     push(&b, ts_vocab_special(v, TS_TOK_BOS));
     if (n_codes) {
         push(&b, ts_vocab_special(v, audio ? TS_TOK_AUD : TS_TOK_IMG));
-        for (int i = 0; i < n_codes; i++) push(&b, v->code_base + media_codes[i]);
+        for (int i = 0; i < n_codes; i++)
+            push(&b, v->code_base + media_codes[i]);
         push(&b, ts_vocab_special(v, audio ? TS_TOK_AUD_END : TS_TOK_IMG_END));
     }
     push(&b, ts_vocab_special(v, TS_TOK_USER));
@@ -146,8 +156,10 @@ static double hand_loglik(fixture *f, const int32_t *media_codes, int n_codes, b
     for (int i = (int)start; i < n; i++) {
         const float *row = logits + (size_t)(i - 1) * V;
         double mx = -INFINITY, z = 0;
-        for (int k = 0; k < V; k++) mx = fmax(mx, row[k]);
-        for (int k = 0; k < V; k++) z += exp((double)row[k] - mx);
+        for (int k = 0; k < V; k++)
+            mx = fmax(mx, row[k]);
+        for (int k = 0; k < V; k++)
+            z += exp((double)row[k] - mx);
         lp += (double)row[b.ids[i]] - mx - log(z);
     }
     *count = n - (int)start;
@@ -171,7 +183,8 @@ static void test_scores_match_hand_computed(void **state) {
     /* the image's codes and the clip's, straight from the front ends */
     float x[3 * 32 * 32];
     int32_t img_codes[64];
-    assert_int_equal(ts_image_load_input_file(tu_path(f->dir, "pic.png"), 32, TS_FIT_STRETCH, x), TS_OK);
+    assert_int_equal(ts_image_load_input_file(tu_path(f->dir, "pic.png"), 32, TS_FIT_STRETCH, x),
+                     TS_OK);
     assert_int_equal(ts_vq_encode_images(f->vq, NULL, x, 1, img_codes), TS_OK);
     /* the clip: 8000 samples padded to whole codes (4 frames of 160) = 8320,
      * so 52 log-mel frames and 13 codes */
@@ -185,7 +198,8 @@ static void test_scores_match_hand_computed(void **state) {
     assert_int_equal(T, 52);
     int32_t aud_codes[13];
     assert_int_equal(ts_vq_encode_audio(f->vq, NULL, mel, 1, T, aud_codes), TS_OK);
-    for (int i = 0; i < 13; i++) assert_true(aud_codes[i] >= 0 && aud_codes[i] < 16);
+    for (int i = 0; i < 13; i++)
+        assert_true(aud_codes[i] >= 0 && aud_codes[i] < 16);
     free(pcm), free(mel), free(padded);
 
     /* the prompts as DESIGN.md writes them */
@@ -198,7 +212,8 @@ static void test_scores_match_hand_computed(void **state) {
         const int32_t *codes;
         int n_codes;
         bool audio;
-    } cases[] = {{0, p_t1, NULL, 0, false}, {1, p_i1, img_codes, 64, false}, {2, p_a1, aud_codes, 13, true}};
+    } cases[] = {
+        {0, p_t1, NULL, 0, false}, {1, p_i1, img_codes, 64, false}, {2, p_a1, aud_codes, 13, true}};
     for (int c = 0; c < 3; c++) {
         const ts_eval_item *it = &b->items[cases[c].item];
         const ts_eval_result *ri = &r[cases[c].item];
@@ -207,8 +222,8 @@ static void test_scores_match_hand_computed(void **state) {
         double best_lp = -INFINITY;
         for (int k = 0; k < it->n_choices; k++) {
             int cnt;
-            double lp = hand_loglik(f, cases[c].codes, cases[c].n_codes, cases[c].audio, cases[c].prompt,
-                                    it->choices[k], &cnt);
+            double lp = hand_loglik(f, cases[c].codes, cases[c].n_codes, cases[c].audio,
+                                    cases[c].prompt, it->choices[k], &cnt);
             if (fabs(ri->scores[k] - lp) > 1e-4 * fmax(1, fabs(lp)))
                 fail_msg("%s option %d: scored %.6f, by hand %.6f", it->id, k, ri->scores[k], lp);
             assert_int_equal(ri->n_tokens[k], cnt);
@@ -230,7 +245,8 @@ static void test_scores_match_hand_computed(void **state) {
     ts_eval_result *r1;
     assert_int_equal(ts_eval_run(b, sc, &eo, &r1), TS_OK);
     for (int i = 0; i < 3; i++)
-        for (int k = 0; k < b->items[i].n_choices; k++) assert_true(r1[i].scores[k] == r[i].scores[k]);
+        for (int k = 0; k < b->items[i].n_choices; k++)
+            assert_true(r1[i].scores[k] == r[i].scores[k]);
     ts_eval_results_free(r1, b->n_items);
     ts_pool_free(one);
 
@@ -244,7 +260,8 @@ static void test_scores_match_hand_computed(void **state) {
         assert_non_null(g1[i].generated);
         assert_string_equal(g1[i].generated, g2[i].generated);
         assert_int_equal(g1[i].prediction,
-                         ts_eval_match_choice(g1[i].generated, (const char *const *)b->items[i].choices,
+                         ts_eval_match_choice(g1[i].generated,
+                                              (const char *const *)b->items[i].choices,
                                               b->items[i].n_choices, NULL));
     }
     ts_eval_results_free(g1, b->n_items);
@@ -284,7 +301,9 @@ static void test_cli(void **state) {
     assert_non_null(strstr(r.err, "bench.jsonl:4: item bad skipped: "));
     assert_non_null(strstr(r.err, "bench.jsonl:5: item gone skipped: image file missing"));
     assert_non_null(strstr(r.err, "bench.jsonl:6: item line 6 skipped: malformed JSON: 6:1:"));
-    assert_int_equal(tu_count_lines(r.err), 3);
+    assert_non_null(
+        strstr(r.err, "tessera eval: 1 item skipped for a missing image or audio file"));
+    assert_int_equal(tu_count_lines(r.err), 4);
     size_t jl;
     char *js = tu_read_file(json, &jl);
     ts_json_doc *doc;
@@ -296,10 +315,36 @@ static void test_cli(void **state) {
     free(js);
     tu_run_free(&r);
 
-    /* the same report on 1 thread, apart from the speed line */
+    /* the same run writes the same bytes; 1 thread the same but for "threads" */
+    const char *json2 = tu_path(f->dir, "out2.json"), *json1 = tu_path(f->dir, "out1.json");
+    r = tu_run("eval '%s' -m '%s' -t 2 -q --json '%s'", bench, f->model, json2);
+    assert_int_equal(r.code, 0);
+    tu_run_free(&r);
+    r = tu_run("eval '%s' -m '%s' -t 1 -q --json '%s'", bench, f->model, json1);
+    assert_int_equal(r.code, 0);
+    tu_run_free(&r);
+    char *a = tu_read_file(json, NULL), *b2 = tu_read_file(json2, NULL),
+         *b1 = tu_read_file(json1, NULL);
+    assert_string_equal(a, b2);
+    char *th = strstr(b1, "\"threads\":1");
+    assert_non_null(th);
+    th[10] = '2';
+    assert_string_equal(a, b1);
+    free(a), free(b1), free(b2);
+
+    /* per-token scores and generation through the command */
     tu_run_result r1 = tu_run("eval '%s' -m '%s' -t 1 -q --norm", bench, f->model);
     assert_int_equal(r1.code, 0);
     assert_non_null(strstr(r1.out, "scoring:   log-likelihood per token"));
+    tu_run_free(&r1);
+    r1 = tu_run("eval '%s' -m '%s' -t 2 -q --generate --json '%s'", bench, f->model, json2);
+    assert_int_equal(r1.code, 0);
+    assert_non_null(strstr(r1.out, "scoring:   generate and match"));
+    assert_non_null(strstr(r1.out, "items:     6 (3 scored, 3 errors)"));
+    a = tu_read_file(json2, NULL);
+    assert_non_null(strstr(a, "\"generated\":"));
+    assert_non_null(strstr(a, "\"match\":"));
+    free(a);
     tu_run_free(&r1);
 
     /* not a benchmark: exit 2, one clear line */
@@ -334,7 +379,8 @@ static void test_cli(void **state) {
     assert_non_null(strstr(r.out, "items:     5 (4 usable, 1 error)"));
     tu_run_free(&r);
     /* nothing scorable: the report, then exit 2 */
-    write_str(tu_path(f->dir, "allbad.jsonl"), "{\"id\":\"x\",\"question\":\"q\",\"choices\":[\"a\"],\"answer\":0}\n");
+    write_str(tu_path(f->dir, "allbad.jsonl"),
+              "{\"id\":\"x\",\"question\":\"q\",\"choices\":[\"a\"],\"answer\":0}\n");
     r = tu_run("eval '%s' -m '%s' -q", tu_path(f->dir, "allbad.jsonl"), f->model);
     assert_int_equal(r.code, 2);
     assert_non_null(strstr(r.err, "no item could be evaluated"));

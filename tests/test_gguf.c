@@ -1120,6 +1120,29 @@ static void test_open_refuses_non_files(void **state) {
     tu_rmdir(dir);
 }
 
+/* The fuzzer's seeds stay valid files as the reader evolves. */
+static void test_fuzz_seeds_are_valid(void **state) {
+    static const char *const seeds[] = {"empty", "values", "tokenizer", "dtypes", "model"};
+    for (size_t i = 0; i < sizeof seeds / sizeof *seeds; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "fuzz/corpus/gguf/%s.gguf", seeds[i]);
+        ts_gguf *g = open_ok(path);
+        for (int64_t t = 0; t < ts_gguf_n_tensors(g); t++) {
+            const ts_gguf_tensor *tt = ts_gguf_tensor_at(g, t);
+            float *out = malloc((size_t)tt->n_elements * sizeof(float) + 1);
+            check_ok(ts_gguf_tensor_to_f32(tt, out, tt->n_elements), tt->name);
+            for (int64_t j = 0; j < tt->n_elements; j++)
+                assert_true(isfinite(out[j]));
+            free(out);
+        }
+        ts_gguf_close(g);
+    }
+    ts_gguf *g = open_ok("fuzz/corpus/gguf/model.gguf");
+    assert_int_equal(ts_gguf_alignment(g), 64);
+    assert_non_null(ts_gguf_find_tensor(g, "blk.0.ffn_up_exps.weight"));
+    ts_gguf_close(g);
+}
+
 /* ---- interoperability: @huggingface/gguf reads what we write ------------------------------------
  */
 static const char *json_str(const ts_json *o, const char *key) {
@@ -1408,6 +1431,7 @@ int main(void) {
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_bad_tensors),
         cmocka_unit_test(test_open_refuses_non_files),
+        cmocka_unit_test(test_fuzz_seeds_are_valid),
         cmocka_unit_test(test_interop_huggingface_gguf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -101,7 +101,8 @@ static void test_positions(void **state) {
 }
 
 static void test_string_escapes_and_utf8(void **state) {
-    ts_json_doc *d = parse_ok("\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u0041\\u00e9\\u20ac\\ud83d\\ude00\"");
+    ts_json_doc *d =
+        parse_ok("\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u0041\\u00e9\\u20ac\\ud83d\\ude00\"");
     const ts_json *r = ts_json_root(d);
     const char want[] = "a\"b\\c/d\b\f\n\r\tA\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
     assert_int_equal(r->len, sizeof want - 1);
@@ -116,7 +117,8 @@ static void test_string_escapes_and_utf8(void **state) {
 
     /* raw UTF-8 passes through; a BOM at the start is skipped */
     d = parse_ok("\xef\xbb\xbf[\"caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x8e\x89\"]");
-    assert_string_equal(ts_json_at(ts_json_root(d), 0)->str, "caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x8e\x89");
+    assert_string_equal(ts_json_at(ts_json_root(d), 0)->str,
+                        "caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x8e\x89");
     ts_json_free(d);
 
     /* keys are decoded too */
@@ -182,7 +184,8 @@ static void test_invalid_documents(void **state) {
 static void test_depth_limit(void **state) {
     enum { N = 5000 };
     char *s = malloc(2 * N + 1);
-    for (int i = 0; i < N; i++) s[i] = '[', s[2 * N - 1 - i] = ']';
+    for (int i = 0; i < N; i++)
+        s[i] = '[', s[2 * N - 1 - i] = ']';
     s[2 * N] = '\0';
     ts_json_doc *d;
     assert_int_equal(ts_json_parse(s, 2 * N, "deep.json", &d), TS_ERR_INPUT);
@@ -193,7 +196,8 @@ static void test_depth_limit(void **state) {
     assert_int_equal(ts_json_parse(ok, 2 * TS_JSON_MAX_DEPTH, "d.json", &d), TS_OK);
     const ts_json *v = ts_json_root(d);
     int depth = 0;
-    while (v->type == TS_JSON_ARRAY && v->len) v = ts_json_at(v, 0), depth++;
+    while (v->type == TS_JSON_ARRAY && v->len)
+        v = ts_json_at(v, 0), depth++;
     assert_int_equal(depth, TS_JSON_MAX_DEPTH - 1);
     ts_json_free(d);
     /* a custom limit */
@@ -212,19 +216,22 @@ static void test_large_array_and_roundtrip(void **state) {
     char *s = malloc(cap);
     size_t k = 0;
     s[k++] = '[';
-    for (int i = 0; i < N; i++) k += (size_t)snprintf(s + k, cap - k, "%s%d", i ? "," : "", i * 3 - 7);
+    for (int i = 0; i < N; i++)
+        k += (size_t)snprintf(s + k, cap - k, "%s%d", i ? "," : "", i * 3 - 7);
     s[k++] = ']';
     ts_json_doc *d;
     assert_int_equal(ts_json_parse(s, k, "big", &d), TS_OK);
     const ts_json *r = ts_json_root(d);
     assert_int_equal(r->len, N);
-    for (int i = 0; i < N; i++) assert_true(ts_json_at(r, (size_t)i)->number == i * 3 - 7);
+    for (int i = 0; i < N; i++)
+        assert_true(ts_json_at(r, (size_t)i)->number == i * 3 - 7);
     ts_json_free(d);
     free(s);
 
     char raw[300];
-    for (int i = 0; i < 256; i++) raw[i] = (char)(i + 1); /* every byte but NUL... */
-    raw[255] = 0;                                        /* ...and NUL itself */
+    for (int i = 0; i < 256; i++)
+        raw[i] = (char)(i + 1); /* every byte but NUL... */
+    raw[255] = 0;               /* ...and NUL itself */
     memcpy(raw + 256, "\xe2\x82\xac\xf0\x9f\x98\x80", 7);
     size_t rn = 263;
     char *buf;
@@ -236,7 +243,8 @@ static void test_large_array_and_roundtrip(void **state) {
     r = ts_json_root(d);
     /* ASCII, NUL and valid UTF-8 come back exactly; a stray byte >= 0x80 was
      * written as \u00XX, so it comes back as that code point in UTF-8 */
-    for (size_t i = 0; i < 127; i++) assert_int_equal((unsigned char)r->str[i], (unsigned char)raw[i]);
+    for (size_t i = 0; i < 127; i++)
+        assert_int_equal((unsigned char)r->str[i], (unsigned char)raw[i]);
     assert_memory_equal(r->str + r->len - 7, raw + 256, 7);
     ts_json_free(d);
     free(buf);

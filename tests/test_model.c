@@ -145,6 +145,29 @@ static void test_kv_cache_matches_full_forward(void **state) {
         ts_session_reset(s);
         assert_int_equal(ts_session_feed(s, ids, n, step), TS_OK);
         for (int v = 0; v < V; v++) assert_true(fabs(step[v] - full[(n - 1) * V + v]) < 1e-4);
+        /* a prompt fed at once fills the cache for the tokens after it */
+        ts_session_reset(s);
+        assert_int_equal(ts_session_feed(s, ids, 5, step), TS_OK);
+        for (int i = 5; i < n; i++) {
+            assert_int_equal(ts_session_feed(s, &ids[i], 1, step), TS_OK);
+            for (int v = 0; v < V; v++) assert_true(fabs(step[v] - full[i * V + v]) < 1e-4);
+        }
+        /* two threads: the same logits, bit for bit */
+        ts_session *s2;
+        ts_pool *p2 = ts_pool_new(2);
+        assert_int_equal(ts_session_new(m, 0, &s2), TS_OK);
+        ts_session_set_pool(s2, p2);
+        ts_session_set_dra_skip(s2, skip);
+        float *step2 = malloc(sizeof(float) * V);
+        ts_session_reset(s);
+        for (int i = 0; i < n; i++) {
+            assert_int_equal(ts_session_feed(s, &ids[i], 1, step), TS_OK);
+            assert_int_equal(ts_session_feed(s2, &ids[i], 1, step2), TS_OK);
+            assert_memory_equal(step, step2, sizeof(float) * V);
+        }
+        free(step2);
+        ts_session_free(s2);
+        ts_pool_free(p2);
         /* over the cache: an error, nothing changed */
         assert_int_equal(ts_session_feed(s, ids, 3, step), TS_ERR_INPUT);
         assert_int_equal(ts_session_length(s), n);
@@ -227,6 +250,23 @@ static void test_gguf_round_trip_and_scoring(void **state) {
     tu_write_file(tu_path(dir, "cut.gguf"), bytes, len / 2);
     free(bytes);
     assert_int_equal(ts_model_load(tu_path(dir, "cut.gguf"), &bad), TS_ERR_INPUT);
+    /* quantised copies load and score close to the f32 model */
+    ts_dtype dts[3] = {TS_DTYPE_F16, TS_DTYPE_BF16, TS_DTYPE_Q8_0};
+    ids[3] = 8;
+    assert_int_equal(ts_model_score(m, ids, mask, 9, &lp, &cnt), TS_OK);
+    for (int k = 0; k < 3; k++) {
+        ts_gguf_writer *wq = ts_gguf_writer_new();
+        assert_int_equal(ts_model_add_to_gguf_as(m, wq, dts[k]), TS_OK);
+        assert_int_equal(ts_gguf_write(wq, tu_path(dir, "q.gguf")), TS_OK);
+        ts_gguf_writer_free(wq);
+        ts_model *mq;
+        assert_int_equal(ts_model_load(tu_path(dir, "q.gguf"), &mq), TS_OK);
+        double lq;
+        int cq;
+        assert_int_equal(ts_model_score(mq, ids, mask, 9, &lq, &cq), TS_OK);
+        assert_true(fabs(lq - lp) < 0.05 * fabs(lp) && lq != lp);
+        ts_model_free(mq);
+    }
     ts_model_free(m);
     ts_model_free(m2);
     tu_rmdir(dir);

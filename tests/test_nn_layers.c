@@ -323,8 +323,15 @@ static void test_cross_entropy(void **state) {
     ts_cross_entropy_backward(p, d, c.logits, t, w, N, V);
     for (int i = 0; i < V; i++) assert_true(d[1 * V + i] == 0.0f);
     assert_true(tu_gradcheck(ce_loss, &c, c.logits, d, N * V, 1e-2f, 200, 1e-3, "cross-entropy") < GC_TOL);
+    /* the fused pass gives the same losses and gradient */
+    ce_loss(&c);
+    float *fused = zeros(N * V), *fl = zeros(N);
+    memcpy(fused, c.logits, sizeof(float) * N * V);
+    ts_cross_entropy_fused(p, fl, fused, t, w, N, V);
+    for (int n = 0; n < N; n++) assert_true(fabsf(fl[n] - c.losses[n]) < 1e-5f);
+    for (int i = 0; i < N * V; i++) assert_true(fabsf(fused[i] - d[i]) < 1e-6f);
     ts_pool_free(p);
-    free(c.logits), free(c.losses), free(d);
+    free(c.logits), free(c.losses), free(d), free(fused), free(fl);
 }
 
 static void test_embedding(void **state) {

@@ -836,6 +836,61 @@ static void test_jpeg_dct_scaling(void **state) {
     free(f), free(rgb);
 }
 
+/* ---- batches over the thread pool ------------------------------------------------------- */
+
+static void test_batch_matches_single_and_reports_first_failure(void **state) {
+    enum { N = 7, S = 16 };
+    uint8_t *bufs[N];
+    size_t lens[N];
+    const char *names[N] = {"a.jpg", "b.jpg", "c.jpg", "d.jpg", "bad4.png", "f.jpg", "bad6.jpg"};
+    for (int i = 0; i < N; i++) {
+        int w = 20 + 9 * i, h = 12 + 5 * i;
+        uint8_t *rgb = smooth_rgb(w, h);
+        bufs[i] = make_jpeg(rgb, w, h, (jpeg_opts){.progressive = i % 2}, &lens[i]);
+        free(rgb);
+    }
+    memcpy(bufs[4], "\x89PNG\r\n\x1a\n", 8); /* a PNG signature on JPEG data */
+    lens[6] = 40;                            /* truncated */
+    float *one = malloc(sizeof(float) * 3 * S * S);
+    float *seq = malloc(sizeof(float) * N * 3 * S * S),
+          *par = malloc(sizeof(float) * N * 3 * S * S);
+    ts_status st[N];
+    assert_int_equal(ts_image_load_input_batch(NULL, N, (const uint8_t *const *)bufs, lens, names,
+                                               S, TS_FIT_CROP, seq, st),
+                     TS_ERR_INPUT);
+    assert_non_null(strstr(ts_last_error(), "bad4.png")); /* the first failure wins */
+    for (int threads = 2; threads <= 3; threads++) {
+        ts_pool *pool = ts_pool_new(threads);
+        memset(par, 0xff, sizeof(float) * N * 3 * S * S);
+        assert_int_equal(ts_image_load_input_batch(pool, N, (const uint8_t *const *)bufs, lens,
+                                                   names, S, TS_FIT_CROP, par, st),
+                         TS_ERR_INPUT);
+        assert_non_null(strstr(ts_last_error(), "bad4.png"));
+        assert_memory_equal(par, seq, sizeof(float) * N * 3 * S * S);
+        ts_pool_free(pool);
+    }
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(st[i], i == 4 || i == 6 ? TS_ERR_INPUT : TS_OK);
+        if (st[i]) {
+            for (int k = 0; k < 3 * S * S; k++)
+                assert_true(par[(size_t)i * 3 * S * S + k] == 0.0f);
+            continue;
+        }
+        assert_int_equal(ts_image_load_input_mem(bufs[i], lens[i], names[i], S, TS_FIT_CROP, one),
+                         TS_OK);
+        assert_memory_equal(one, par + (size_t)i * 3 * S * S, sizeof(float) * 3 * S * S);
+    }
+    /* all good: TS_OK; an empty batch is fine too */
+    assert_int_equal(ts_image_load_input_batch(NULL, 4, (const uint8_t *const *)bufs, lens, NULL, S,
+                                               TS_FIT_PAD, seq, NULL),
+                     TS_OK);
+    assert_int_equal(
+        ts_image_load_input_batch(NULL, 0, NULL, NULL, NULL, S, TS_FIT_PAD, NULL, NULL), TS_OK);
+    for (int i = 0; i < N; i++)
+        free(bufs[i]);
+    free(one), free(seq), free(par);
+}
+
 /* ---- samples/ ------------------------------------------------------------------------ */
 
 static void test_samples(void **state) {
@@ -1021,6 +1076,11 @@ static void test_bad_inputs(void **state) {
     tu_write_file(p, bad, pn);
     expect_bad(p, "bad PNG");
 
+    /* the file-size limit is checked before a byte is read */
+    assert_int_equal(ts_image_probe_mem(png, TS_MAX_IMAGE_FILE_BYTES + 1, "big.png", &info),
+                     TS_ERR_INPUT);
+    assert_non_null(strstr(ts_last_error(), "over the image limit"));
+
     /* in memory, without a name */
     ts_image img;
     assert_int_equal(ts_image_decode_mem(png, 20, NULL, 0, &img), TS_ERR_INPUT);
@@ -1044,6 +1104,7 @@ int main(void) {
         cmocka_unit_test(test_golden_resampling),
         cmocka_unit_test(test_golden_jpeg_decoding),
         cmocka_unit_test(test_jpeg_dct_scaling),
+        cmocka_unit_test(test_batch_matches_single_and_reports_first_failure),
         cmocka_unit_test(test_samples),
         cmocka_unit_test(test_bad_inputs),
     };

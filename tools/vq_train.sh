@@ -1,15 +1,17 @@
 #!/bin/sh
 # Trains the shared-codebook VQ-VAE the way the reported numbers were made:
-#   tools/vq_train.sh [OUT_DIR] [THREADS]
+#   tools/vq_train.sh [OUT_DIR] [THREADS] [EXTRA train-vq OPTIONS...]
 # Training data: CIFAR-10 train.tar and the first 25,000 MNIST training
 # digits; FSDD without the held-out speaker theo and speech commands without
 # the speakers whose id starts with f. Validation: CIFAR-10 test.tar, MNIST
 # t10k, FSDD theo and speech-commands speakers ^f (never seen in training).
-# Resume an interrupted run by adding: --resume OUT_DIR/vq.ckpt.gguf
+# Resume an interrupted run with RESUME=1 in the environment.
 set -e
 DATA=${DATA:-/work/shared/data}
 OUT=${1:-build/vq}
 THREADS=${2:-2}
+[ $# -gt 0 ] && shift
+[ $# -gt 0 ] && shift
 mkdir -p "$OUT"
 exec nice -n 5 build/tessera train-vq \
     --images "$DATA/cifar10/train.tar" "$DATA/mnist/train-images-idx3-ubyte.gz" \
@@ -19,4 +21,4 @@ exec nice -n 5 build/tessera train-vq \
     --val-audio "$DATA/fsdd/recordings" "$DATA/speech_commands" --val-audio-only 'theo,^f' \
     --image-hidden 64 --audio-hidden 96 --res-blocks 2 --codebook-size 1024 --dim 64 \
     --steps 5000 --batch 32 --audio-batch 16 --lr 7e-4 --seed 1 -t "$THREADS" \
-    --checkpoint-every 250 -o "$OUT/vq.gguf" ${RESUME:+--resume "$OUT/vq.ckpt.gguf"}
+    --checkpoint-every 250 -o "$OUT/vq.gguf" ${RESUME:+--resume "$OUT/vq.ckpt.gguf"} "$@"

@@ -21,27 +21,27 @@ ts_status ts_image_orient(ts_image *img, int o, const char *name) {
     /* source of output (x, y) = base + x*dx + y*dy, in pixels */
     ptrdiff_t base, dx, dy;
     switch (o) {
-    case 2:
+    case 2: /* mirror horizontally */
         base = w - 1, dx = -1, dy = w;
-        break; /* mirror horizontally */
-    case 3:
+        break;
+    case 3: /* rotate 180 */
         base = (ptrdiff_t)(h - 1) * w + w - 1, dx = -1, dy = -w;
-        break; /* rotate 180 */
-    case 4:
+        break;
+    case 4: /* mirror vertically */
         base = (ptrdiff_t)(h - 1) * w, dx = 1, dy = -w;
-        break; /* mirror vertically */
-    case 5:
+        break;
+    case 5: /* transpose */
         base = 0, dx = w, dy = 1;
-        break; /* transpose */
-    case 6:
+        break;
+    case 6: /* rotate 90 clockwise */
         base = (ptrdiff_t)(h - 1) * w, dx = -w, dy = 1;
-        break; /* rotate 90 clockwise */
-    case 7:
+        break;
+    case 7: /* transverse */
         base = (ptrdiff_t)(h - 1) * w + w - 1, dx = -w, dy = -1;
-        break; /* transverse */
-    default:
+        break;
+    default: /* 8: rotate 90 anticlockwise */
         base = w - 1, dx = w, dy = -1;
-        break; /* 8: rotate 90 anticlockwise */
+        break;
     }
     for (int y = 0; y < oh; y++) {
         ptrdiff_t i = base + y * dy; /* index arithmetic: no pointer ever leaves the buffer */

@@ -1,5 +1,6 @@
 #include "vqvae/net.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,36 +144,57 @@ static void acc(float *dst, const float *src, size_t m) {
     for (size_t j = 0; j < m; j++) dst[j] += src[j];
 }
 
+/* Gradients flow back op by op. The first op to reach an activation writes
+ * its gradient (no zeroing pass); later ones (residual branches) add to it. */
 float *vq_net_backward(const vq_net *n, const float *params, float *grads, vq_ws *ws,
                        const float *dout, int need_dx) {
-    for (int i = 0; i < n->n_ops; i++) memset(ws->dact[i], 0, act_size(n, ws, i) * sizeof(float));
-    memcpy(ws->dact[n->n_ops], dout, act_size(n, ws, n->n_ops) * sizeof(float));
+    bool ready[VQ_MAX_OPS + 1] = {false};
     for (int i = n->n_ops - 1; i >= 0; i--) {
         const vq_op *o = &n->ops[i];
-        const float *dy = ws->dact[i + 1], *in = ws->act[o->in];
+        /* an activation nothing consumed has no gradient: its op adds nothing */
+        if (i + 1 < n->n_ops && !ready[i + 1]) continue;
+        const float *dy = i + 1 == n->n_ops ? dout : ws->dact[i + 1], *in = ws->act[o->in];
         float *dx = ws->dact[o->in];
         size_t m_in = act_size(n, ws, o->in);
+        bool first = !ready[o->in];
         int want_dx = o->in > 0 || need_dx;
         int H = ws->hs[o->in], W = ws->ws[o->in];
         switch (o->type) {
         case VQ_OP_CONV:
-            ts_conv2d_backward(want_dx ? ws->tmp : NULL, grads + o->w_off, grads + o->b_off, dy,
-                               in, params + o->w_off, &o->cs, ws->N, H, W, ws->scratch);
-            if (want_dx) acc(dx, ws->tmp, m_in);
-            break;
-        case VQ_OP_CONVT:
-            ts_convT2d_backward(want_dx ? ws->tmp : NULL, grads + o->w_off, grads + o->b_off, dy,
-                                in, params + o->w_off, &o->cs, ws->N, H, W, ws->scratch);
-            if (want_dx) acc(dx, ws->tmp, m_in);
-            break;
-        case VQ_OP_RELU:
-            for (size_t j = 0; j < m_in; j++) dx[j] += in[j] > 0.0f ? dy[j] : 0.0f;
-            break;
-        case VQ_OP_ADD:
-            acc(dx, dy, m_in);
-            acc(ws->dact[o->skip], dy, m_in);
+        case VQ_OP_CONVT: {
+            float *out = !want_dx ? NULL : first ? dx : ws->tmp;
+            if (o->type == VQ_OP_CONV)
+                ts_conv2d_backward(out, grads + o->w_off, grads + o->b_off, dy, in,
+                                   params + o->w_off, &o->cs, ws->N, H, W, ws->scratch);
+            else
+                ts_convT2d_backward(out, grads + o->w_off, grads + o->b_off, dy, in,
+                                    params + o->w_off, &o->cs, ws->N, H, W, ws->scratch);
+            if (want_dx && !first) acc(dx, ws->tmp, m_in);
             break;
         }
+        case VQ_OP_RELU:
+            if (first)
+                for (size_t j = 0; j < m_in; j++) dx[j] = in[j] > 0.0f ? dy[j] : 0.0f;
+            else
+                for (size_t j = 0; j < m_in; j++) dx[j] += in[j] > 0.0f ? dy[j] : 0.0f;
+            break;
+        case VQ_OP_ADD: {
+            if (first)
+                memcpy(dx, dy, m_in * sizeof *dx);
+            else
+                acc(dx, dy, m_in);
+            float *ds = ws->dact[o->skip];
+            if (!ready[o->skip])
+                memcpy(ds, dy, m_in * sizeof *ds);
+            else
+                acc(ds, dy, m_in);
+            ready[o->skip] = true;
+            break;
+        }
+        }
+        ready[o->in] = true;
     }
-    return need_dx ? ws->dact[0] : NULL;
+    if (!need_dx) return NULL;
+    if (!ready[0]) memset(ws->dact[0], 0, act_size(n, ws, 0) * sizeof(float));
+    return ws->dact[0];
 }

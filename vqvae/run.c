@@ -79,7 +79,7 @@ ts_status ts_vq_evaluate(const ts_vq *vq, ts_pool *pool, const ts_vq_data *d, ts
 }
 
 /* ---- CSV and plot ------------------------------------------------------------ */
-static ts_status write_csv(const vq_trainer *t, const char *path) {
+ts_status vq_write_csv(const vq_trainer *t, const char *path) {
     ts_outfile o;
     ts_status s = ts_outfile_open(&o, path);
     if (s) return s;
@@ -112,11 +112,44 @@ static void plot_line(uint8_t *rgb, int W, int H, int x0, int y0, int x1, int y1
     }
 }
 
+/* A 3 x 5 pixel font for the plot's labels: rows top to bottom, 3 bits
+ * each (the high bit on the left). */
+static const struct {
+    char c;
+    uint8_t rows[5];
+} GLYPHS[] = {
+    {'0', {7, 5, 5, 5, 7}}, {'1', {2, 6, 2, 2, 7}}, {'2', {7, 1, 7, 4, 7}},
+    {'3', {7, 1, 7, 1, 7}}, {'4', {5, 5, 7, 1, 1}}, {'5', {7, 4, 7, 1, 7}},
+    {'6', {7, 4, 7, 5, 7}}, {'7', {7, 1, 1, 1, 1}}, {'8', {7, 5, 7, 5, 7}},
+    {'9', {7, 5, 7, 1, 7}}, {'e', {7, 5, 7, 4, 7}}, {'-', {0, 0, 7, 0, 0}},
+    {'t', {2, 7, 2, 2, 3}}, {'o', {0, 7, 5, 5, 7}}, {'a', {6, 1, 7, 5, 7}},
+    {'l', {6, 2, 2, 2, 7}}, {'i', {2, 0, 6, 2, 7}}, {'m', {0, 7, 7, 5, 5}},
+    {'g', {7, 5, 7, 1, 6}}, {'u', {0, 5, 5, 5, 7}}, {'d', {1, 1, 7, 5, 7}},
+    {'c', {0, 7, 4, 4, 7}}, {'s', {3, 4, 2, 1, 6}}, {'p', {7, 5, 7, 4, 4}},
+    {'r', {0, 7, 4, 4, 4}}, {'n', {0, 6, 5, 5, 5}},
+};
+
+/* Draws s with its top-left corner at (x, y), each font pixel scale^2. */
+static void plot_text(uint8_t *rgb, int W, int H, int x, int y, const char *s, int scale,
+                      const uint8_t *col) {
+    for (; *s; s++, x += 4 * scale) {
+        for (size_t g = 0; g < sizeof GLYPHS / sizeof *GLYPHS; g++) {
+            if (GLYPHS[g].c != *s) continue;
+            for (int r = 0; r < 5; r++)
+                for (int b = 0; b < 3; b++)
+                    if (GLYPHS[g].rows[r] >> (2 - b) & 1)
+                        for (int dy = 0; dy < scale; dy++)
+                            for (int dx = 0; dx < scale; dx++)
+                                plot_px(rgb, W, H, x + b * scale + dx, y + r * scale + dy, col);
+        }
+    }
+}
+
 /* The loss curves on a log scale (smoothed over a window): image recon red,
  * audio recon blue, total black, commitment (both) green; grey grid lines at
  * every power of ten. */
-static ts_status write_plot(const vq_trainer *t, const char *path) {
-    enum { W = 800, H = 480, L = 40, R = 10, T = 10, B = 30 };
+ts_status vq_write_plot(const vq_trainer *t, const char *path) {
+    enum { W = 800, H = 480, L = 52, R = 10, T = 10, B = 30 };
     uint8_t *rgb = malloc((size_t)W * H * 3);
     if (!rgb) return ts_fail(TS_ERR_NOMEM, "out of memory");
     memset(rgb, 255, (size_t)W * H * 3);
@@ -137,6 +170,20 @@ static ts_status write_plot(const vq_trainer *t, const char *path) {
     for (double e = llo; e <= lhi; e++) {
         int y = T + (int)((lhi - e) / (lhi - llo) * (H - T - B - 1));
         plot_line(rgb, W, H, L, y, W - R, y, grey);
+        char lab[16];
+        snprintf(lab, sizeof lab, "1e%d", (int)e);
+        plot_text(rgb, W, H, 4, y - 5, lab, 2, axis);
+    }
+    /* x axis: steps; legend top right */
+    char lab[32];
+    plot_text(rgb, W, H, L, H - B + 8, "0", 2, axis);
+    snprintf(lab, sizeof lab, "step %lld", (long long)n);
+    plot_text(rgb, W, H, W - R - 8 * (int)strlen(lab), H - B + 8, lab, 2, axis);
+    static const char *const names[4] = {"total", "image", "audio", "commit"};
+    for (int c = 0; c < 4; c++) {
+        int y = T + 8 + 16 * c;
+        plot_line(rgb, W, H, W - R - 90, y + 4, W - R - 66, y + 4, colors[c]);
+        plot_text(rgb, W, H, W - R - 58, y, names[c], 2, colors[c]);
     }
     plot_line(rgb, W, H, L, T, L, H - B, axis);
     plot_line(rgb, W, H, L, H - B, W - R, H - B, axis);
@@ -282,8 +329,8 @@ ts_status ts_vq_train(const ts_vq_config *cfg, const ts_vq_train_opts *opts,
         if (progress) progress(progress_ctx, &info);
         if ((o.checkpoint_every && t.step % o.checkpoint_every == 0) || last) {
             if ((s = vq_checkpoint_save(&t, ck, n_img, n_aud))) goto done;
-            if ((s = write_csv(&t, csv))) goto done;
-            if ((s = write_plot(&t, png))) goto done;
+            if ((s = vq_write_csv(&t, csv))) goto done;
+            if ((s = vq_write_plot(&t, png))) goto done;
         }
     }
     if (t.step >= t.opts.steps) s = ts_vq_save_file(vq, o.out_path);

@@ -54,4 +54,9 @@ ts_status vq_checkpoint_save(const vq_trainer *t, const char *path, int64_t n_im
 ts_status vq_checkpoint_load(vq_trainer *t, const char *path, const ts_vq_train_opts *opts,
                              int64_t n_img, int64_t n_aud);
 
+/* The run's history as a CSV (one row per step) and as a PNG plot of the
+ * loss curves (vqvae/run.c). */
+ts_status vq_write_csv(const vq_trainer *t, const char *path);
+ts_status vq_write_plot(const vq_trainer *t, const char *path);
+
 #endif

@@ -30,27 +30,27 @@ typedef enum { TS_BENCH_SCIENCEQA = 0, TS_BENCH_JSONL = 1 } ts_bench_format;
 typedef enum { TS_EVAL_IMAGE = 0, TS_EVAL_AUDIO = 1 } ts_eval_media_kind;
 
 typedef struct {
-    char *id;          /* pid or the JSONL "id"; "line N" when there is none */
-    int line;          /* JSONL: line in the file (1-based); ScienceQA: 0 */
+    char *id; /* pid or the JSONL "id"; "line N" when there is none */
+    int line; /* JSONL: line in the file (1-based); ScienceQA: 0 */
     char *question;
-    char *hint;        /* "" when absent or null */
-    char **choices;    /* n_choices option texts */
+    char *hint;     /* "" when absent or null */
+    char **choices; /* n_choices option texts */
     int n_choices;
-    int answer;        /* index of the right option */
-    int n_media;       /* images and audio clips, in the order given */
+    int answer;  /* index of the right option */
+    int n_media; /* images and audio clips, in the order given */
     char **media_paths;
     ts_eval_media_kind *media_kinds;
     char *task, *subject; /* NULL when unknown */
     int grade;            /* 1..12; 0 when unknown */
     bool has_text;        /* non-empty hint (ScienceQA's TXT column) */
     bool has_image;
-    char *error;          /* non-NULL: unusable, with the reason */
+    char *error; /* non-NULL: unusable, with the reason */
 } ts_eval_item;
 
 typedef struct {
     ts_bench_format format;
     char *path;
-    char *split;    /* ScienceQA: the split read; NULL for JSONL */
+    char *split; /* ScienceQA: the split read; NULL for JSONL */
     ts_eval_item *items;
     int n_items;
 } ts_bench;
@@ -91,21 +91,21 @@ ts_status ts_eval_model_scorer_new(const char *path, int n_workers, ts_scorer **
 void ts_scorer_free(ts_scorer *s);
 
 typedef enum {
-    TS_SCORE_SUM = 0,  /* highest total log-likelihood */
-    TS_SCORE_NORM = 1, /* highest log-likelihood per token */
+    TS_SCORE_SUM = 0,      /* highest total log-likelihood */
+    TS_SCORE_NORM = 1,     /* highest log-likelihood per token */
     TS_SCORE_GENERATE = 2, /* generate, then match the text to an option */
 } ts_score_mode;
 const char *ts_score_mode_name(ts_score_mode m);
 
 typedef struct {
-    int prediction;     /* chosen option, -1 for none (error, or no match) */
+    int prediction; /* chosen option, -1 for none (error, or no match) */
     bool correct;
-    double *scores;     /* n_choices: log-likelihoods (NULL when generating or on error) */
-    int *n_tokens;      /* n_choices */
-    char *generated;    /* TS_SCORE_GENERATE: the text */
-    const char *match;  /* TS_SCORE_GENERATE: "exact", "normalized", "letter", "overlap", "none" */
-    char *error;        /* non-NULL: skipped, with the reason */
-    double seconds;     /* time spent on the item */
+    double *scores;    /* n_choices: log-likelihoods (NULL when generating or on error) */
+    int *n_tokens;     /* n_choices */
+    char *generated;   /* TS_SCORE_GENERATE: the text */
+    const char *match; /* TS_SCORE_GENERATE: "exact", "normalized", "letter", "overlap", "none" */
+    char *error;       /* non-NULL: skipped, with the reason */
+    double seconds;    /* time spent on the item */
 } ts_eval_result;
 
 /* Called once per finished item (serialised under a lock, in completion
@@ -115,7 +115,7 @@ typedef void (*ts_eval_item_fn)(void *user, const ts_eval_item *it, const ts_eva
 
 typedef struct {
     ts_score_mode mode;
-    ts_pool *pool;        /* NULL: the calling thread */
+    ts_pool *pool; /* NULL: the calling thread */
     ts_eval_item_fn on_item;
     void *user;
 } ts_eval_options;
@@ -149,7 +149,7 @@ typedef struct {
     ts_eval_group *groups; /* ScienceQA: NAT SOC LAN TXT IMG NO G1-6 G7-12; JSONL: one per task */
     int n_groups;
     int unknown_subject, unknown_grade, no_task; /* scored items lacking that metadata */
-    double seconds, items_per_s; /* set by the caller (wall time of ts_eval_run) */
+    double seconds, items_per_s;                 /* set by the caller (wall time of ts_eval_run) */
     int threads;
 } ts_eval_summary;
 
@@ -158,10 +158,11 @@ void ts_wilson95(int k, int n, double *lo, double *hi);
 ts_status ts_eval_summarize(const ts_bench *b, const ts_eval_result *r, ts_eval_summary *s);
 void ts_eval_summary_free(ts_eval_summary *s);
 /* The human-readable report (what `tessera eval` prints on stdout). */
-void ts_eval_report_write(FILE *fp, const ts_bench *b, const ts_eval_summary *s,
-                          const char *model, ts_score_mode mode);
+void ts_eval_report_write(FILE *fp, const ts_bench *b, const ts_eval_summary *s, const char *model,
+                          ts_score_mode mode);
 /* Every item's scores, prediction, correctness and error, plus the summary,
- * written atomically. */
+ * written atomically. Timings are left out, so the same run (input, model,
+ * thread count) writes the same bytes. */
 ts_status ts_eval_write_json(const char *path, const ts_bench *b, const ts_eval_result *r,
                              const ts_eval_summary *s, const char *model, ts_score_mode mode);
 

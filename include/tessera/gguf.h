@@ -46,10 +46,17 @@ void ts_gguf_set_arr(ts_gguf_writer *w, const char *key, ts_gguf_type elem_type,
 void ts_gguf_set_arr_str(ts_gguf_writer *w, const char *key, const char *const *v, size_t n);
 /* Adds a tensor given as f32 and stored as dtype (converted on write).
  * dims[0] is the fastest-varying (ggml order): a row-major matrix of R rows
- * and C columns has dims {C, R}. The data is copied. */
+ * and C columns has dims {C, R}. The data is copied. TS_ERR_USAGE for a
+ * name that is empty, longer than 63 bytes (llama.cpp's limit) or already
+ * added, 1 to 4 dims, q8_0 with dims[0] not a multiple of 32, and q8_0 data
+ * holding inf, NaN or |x| > 8.3e6 (its f16 scale would overflow). f16 and
+ * bf16 round to nearest even; q8_0 errs by at most half its block's scale. */
 ts_status ts_gguf_add_tensor(ts_gguf_writer *w, const char *name, ts_dtype dtype,
                              const int64_t *dims, int n_dims, const float *data);
-/* Writes the file atomically (temp file, then rename). */
+/* Writes the file atomically (temp file, then rename): keys and tensors in
+ * the order they were added, tensor data aligned to general.alignment (a
+ * u32 power of two if set, else 32) and padded to it, the last tensor too.
+ * Reports the first failure of a setter (TS_ERR_USAGE / TS_ERR_NOMEM). */
 ts_status ts_gguf_write(ts_gguf_writer *w, const char *path);
 
 /* ---- reading ---------------------------------------------------------- */
@@ -65,7 +72,11 @@ typedef struct {
     size_t n_bytes;
 } ts_gguf_tensor;
 
-/* Opens with mmap and validates every offset and size. */
+/* Opens with mmap and validates every offset and size: on TS_OK nothing a
+ * getter or a tensor's data pointer reaches lies outside the file. Bad
+ * files give TS_ERR_INPUT and one line "PATH: problem". Value types and
+ * tensor types other than those above, arrays of arrays, duplicate keys or
+ * tensor names, overlapping tensors and big-endian files are refused. */
 ts_status ts_gguf_open(const char *path, ts_gguf **out);
 /* Parses a buffer that must outlive the returned handle (used by the fuzzer). */
 ts_status ts_gguf_open_mem(const uint8_t *buf, size_t len, const char *name, ts_gguf **out);

@@ -14,9 +14,12 @@ typedef enum { TS_IMAGE_UNKNOWN = 0, TS_IMAGE_PNG, TS_IMAGE_JPEG } ts_image_form
 typedef struct {
     ts_image_format format;
     int width, height; /* as stored */
-    int channels;      /* 1 grey, 2 grey+alpha, 3 RGB/YCbCr, 4 RGBA/CMYK */
+    int channels;      /* 1 grey, 2 grey+alpha, 3 RGB/YCbCr/palette, 4 RGBA/CMYK;
+                          a PNG tRNS chunk counts as an alpha channel */
     int bit_depth;     /* 1, 2, 4, 8 or 16 */
-    char color[16];    /* "grey", "grey+alpha", "rgb", "rgba", "palette", "ycbcr", "cmyk", ... */
+    char color[16];    /* PNG: "grey", "grey+alpha", "palette", "rgb", "rgba", and
+                          "grey+trns", "palette+trns", "rgb+trns"; JPEG: "grey",
+                          "ycbcr", "rgb", "cmyk", "ycck" */
     bool interlaced;   /* PNG Adam7 or progressive JPEG */
     int orientation;   /* EXIF orientation 1..8 (1 when absent) */
 } ts_image_info;
@@ -37,7 +40,8 @@ typedef struct {
 /* Detect the format from magic bytes; TS_IMAGE_UNKNOWN if neither. */
 ts_image_format ts_image_sniff(const uint8_t *buf, size_t len);
 
-/* Header only: no pixel decoding. `name` is only used in messages. */
+/* Header only: no pixel decoding. `name` is only used in messages. A
+ * header over TS_MAX_IMAGE_PIXELS (or an empty image) is refused here too. */
 ts_status ts_image_probe_mem(const uint8_t *buf, size_t len, const char *name, ts_image_info *info);
 ts_status ts_image_probe_file(const char *path, ts_image_info *info);
 
@@ -64,6 +68,16 @@ ts_status ts_image_to_input(const ts_image *img, int size, ts_image_fit fit, flo
 ts_status ts_image_load_input_mem(const uint8_t *buf, size_t len, const char *name, int size,
                                   ts_image_fit fit, float *out);
 ts_status ts_image_load_input_file(const char *path, int size, ts_image_fit fit, float *out);
+
+/* n images (buffers bufs[i] of lens[i] bytes; names[i] for messages, or
+ * names NULL) to n model inputs, out = n x 3 x size x size floats, spread
+ * over the pool's threads (pool NULL: this thread). The result does not
+ * depend on the thread count. A failed item's input is all zeros and its
+ * status goes to status[i] (status may be NULL); the return value and the
+ * message are those of the first failed item, TS_OK when none failed. */
+ts_status ts_image_load_input_batch(ts_pool *pool, int n, const uint8_t *const *bufs,
+                                    const size_t *lens, const char *const *names, int size,
+                                    ts_image_fit fit, float *out, ts_status *status);
 
 /* Writes 8-bit pixels as PNG, atomically: channels 1 (grey), 3 (RGB) or 4
  * (RGBA), rows top to bottom. */

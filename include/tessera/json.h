@@ -33,11 +33,11 @@ typedef enum {
 typedef struct ts_json ts_json;
 struct ts_json {
     ts_json_type type;
-    bool boolean;    /* BOOL */
-    bool integral;   /* NUMBER written without fraction or exponent */
-    double number;   /* NUMBER */
-    const char *str; /* STRING: decoded, NUL-terminated */
-    size_t len;      /* STRING: bytes; ARRAY/OBJECT: number of elements */
+    bool boolean;            /* BOOL */
+    bool integral;           /* NUMBER written without fraction or exponent */
+    double number;           /* NUMBER */
+    const char *str;         /* STRING: decoded, NUL-terminated */
+    size_t len;              /* STRING: bytes; ARRAY/OBJECT: number of elements */
     const ts_json *items;    /* ARRAY/OBJECT: the len elements, in order */
     const char *const *keys; /* OBJECT: the key of each element (NUL-terminated) */
     const size_t *key_lens;  /* OBJECT: byte length of each key */

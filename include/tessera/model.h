@@ -55,6 +55,10 @@ ts_status ts_model_load_gguf(const ts_gguf *g, const char *path, ts_model **out)
  * also hold the tokenizer and the VQ-VAE; ts_model_save writes a file with
  * the decoder alone. */
 ts_status ts_model_add_to_gguf(const ts_model *m, ts_gguf_writer *w);
+/* The same with the matrices stored as dtype (f16, bf16, q8_0; norms,
+ * biases and router biases stay f32; q8_0 falls back to f16 for a matrix
+ * whose rows are not a multiple of 32). */
+ts_status ts_model_add_to_gguf_as(const ts_model *m, ts_gguf_writer *w, ts_dtype dtype);
 ts_status ts_model_save(const ts_model *m, const char *path);
 void ts_model_free(ts_model *m);
 
@@ -89,7 +93,12 @@ int ts_session_length(const ts_session *s);
  * same either way, since such heads contribute exactly zero). */
 ts_status ts_session_feed(ts_session *s, const int32_t *ids, int n, float *logits);
 void ts_session_set_dra_skip(ts_session *s, bool skip);
-/* Head work done and skipped so far (one unit = one head at one token). */
+/* Splits each token's work over the pool's threads (NULL: the calling
+ * thread only); the logits are the same for any thread count. The pool must
+ * not be running other work meanwhile. */
+void ts_session_set_pool(ts_session *s, ts_pool *pool);
+/* Head work done and skipped so far in token-by-token steps (one unit = one
+ * head at one token; a fresh prompt fed at once is not counted). */
 void ts_session_head_work(const ts_session *s, int64_t *done, int64_t *skipped);
 
 typedef struct {

@@ -1,0 +1,88 @@
+#!/bin/sh
+# Accuracy of `tessera caption` / `tessera ask` on the held-out set written
+# by `make model` (build-shards --export-val: MNIST and CIFAR-10 test files,
+# unseen scene combinations, val beep clips, FSDD's held-out speaker,
+# speech-commands val speakers), then latency and caption throughput.
+#   bench/model_accuracy.sh [MODEL] [HELDOUT_DIR] [N_PER_TASK]
+# An answer counts when the class word (or digit) appears in it as a word;
+# scenes need the exact caption. Audio questions run through one `tessera
+# chat` process fed on stdin (one model load for the whole task).
+set -e
+MODEL=${1:-models/tessera.gguf}
+HELD=${2:-build/model/heldout}
+N=${3:-1000}
+BIN=${TESSERA:-build/tessera}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+[ -s "$HELD/labels.tsv" ] || { echo "no $HELD/labels.tsv (run make model, or build-shards --export-val)" >&2; exit 2; }
+
+# score TASK: answers in $TMP/ans (one per line) against $TMP/exp
+score() {
+  paste -d '\t' "$TMP/exp" "$TMP/ans" | awk -F '\t' -v task="$1" -v exact="$2" '
+    BEGIN { split("zero one two three four five six seven eight nine", w, " ")
+            for (i = 1; i <= 10; i++) { d2w[i - 1] = w[i]; w2d[w[i]] = i - 1 } }
+    { e = tolower($1); a = tolower($2); ok = 0
+      if (exact) ok = (a == e)
+      else {
+        gsub(/[^a-z0-9 ]/, " ", a); n = split(a, t, " ")
+        for (i = 1; i <= n; i++) {
+          if (t[i] == e) ok = 1
+          if (e ~ /^[0-9]$/ && t[i] == d2w[e]) ok = 1
+          if ((e in w2d) && t[i] == w2d[e] "") ok = 1
+        }
+      }
+      c += ok; total++ }
+    END { if (total) printf "%-16s %5d items  accuracy %6.2f %%\n", task, total, 100 * c / total }'
+}
+
+for task in mnist cifar10 scenes; do
+  awk -F '\t' -v t=$task '$1 == t' "$HELD/labels.tsv" | head -n "$N" >"$TMP/rows"
+  [ -s "$TMP/rows" ] || continue
+  cut -f3 "$TMP/rows" >"$TMP/exp"
+  cut -f2 "$TMP/rows" | tr '\n' '\0' | xargs -0 "$BIN" caption -m "$MODEL" -t 2 >"$TMP/ans"
+  score $task $([ $task = scenes ] && echo 1 || echo 0)
+done
+
+ask_task() { # TASK QUESTION
+  awk -F '\t' -v t="$1" '$1 == t' "$HELD/labels.tsv" | head -n "$N" >"$TMP/rows"
+  [ -s "$TMP/rows" ] || return 0
+  cut -f3 "$TMP/rows" >"$TMP/exp"
+  cut -f2 "$TMP/rows" | awk -v q="$2" '{ print "/clear"; print "/audio " $0; print q }' >"$TMP/script"
+  "$BIN" chat -m "$MODEL" -t 2 -n 24 <"$TMP/script" 2>/dev/null | sed 's/^\(> \)*//' | head -n "$(wc -l <"$TMP/rows")" >"$TMP/ans"
+  score "$1" 0
+}
+ask_task fsdd "Which digit is spoken?"
+ask_task speech_commands "What word is spoken?"
+ask_task beeps "How many beeps are there?"
+
+# latency from process start (model load included): median of 5
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+IMG=$(awk -F '\t' '$1 == "cifar10" { print $2; exit }' "$HELD/labels.tsv")
+CLIP=$(awk -F '\t' '$1 == "speech_commands" { print $2; exit }' "$HELD/labels.tsv")
+for what in caption ask; do
+  for i in 1 2 3 4 5; do
+    t0=$(date +%s.%N)
+    if [ $what = caption ]; then "$BIN" caption -m "$MODEL" -t 1 "$IMG" >/dev/null
+    else "$BIN" ask -m "$MODEL" -t 1 "$CLIP" "What word is spoken?" >/dev/null; fi
+    t1=$(date +%s.%N)
+    echo "$t0 $t1" | awk '{ printf "%.4f\n", $2 - $1 }'
+  done | median >"$TMP/lat"
+  echo "latency $what (1 image / 1-second clip, -t 1): $(cat "$TMP/lat") s (median of 5)"
+done
+
+# throughput: 1,000 images in one batch on 1 and 2 threads; peer: one process per image
+awk -F '\t' '$1 == "cifar10" || $1 == "mnist" { print $2 }' "$HELD/labels.tsv" | head -n 1000 >"$TMP/imgs"
+NI=$(wc -l <"$TMP/imgs")
+for t in 1 2; do
+  t0=$(date +%s.%N)
+  tr '\n' '\0' <"$TMP/imgs" | xargs -0 "$BIN" caption -m "$MODEL" -t $t >/dev/null
+  t1=$(date +%s.%N)
+  echo "$t0 $t1 $NI $t" | awk '{ printf "throughput: %d images in %.2f s on %d thread(s): %.1f captions/s\n", $3, $2 - $1, $4, $3 / ($2 - $1) }'
+done | tee "$TMP/thr"
+head -n 20 "$TMP/imgs" >"$TMP/few"
+t0=$(date +%s.%N)
+while read -r f; do "$BIN" caption -m "$MODEL" -t 1 "$f" >/dev/null; done <"$TMP/few"
+t1=$(date +%s.%N)
+B1=$(awk 'NR == 1 { print $NF }' "$TMP/thr" | sed 's/.*: //')
+awk -v a="$t0" -v b="$t1" -v bat="$(head -n1 "$TMP/thr" | awk '{ print $(NF - 1) }')" 'BEGIN {
+  per = 20 / (b - a); printf "peer: one process per image: %.1f captions/s; batched/peer = %.1fx\n", per, bat / per }'

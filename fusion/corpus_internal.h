@@ -1,0 +1,31 @@
+/* Shared by the corpus core (corpus.c) and its data-set readers. */
+#ifndef TESSERA_FUSION_CORPUS_INTERNAL_H
+#define TESSERA_FUSION_CORPUS_INTERNAL_H
+
+#include "tessera/pipeline.h"
+
+#define CORPUS_TEXT 2          /* an item without media */
+#define CORPUS_MAX_QA 8        /* question/answer pairs sharing one medium */
+#define CORPUS_MAX_SECONDS 8.0 /* longer clips are cut (200 codes) */
+
+typedef struct {
+    int split, kind; /* TS_MEDIA_IMAGE, TS_MEDIA_AUDIO or CORPUS_TEXT */
+    float *x;        /* image 3 x S x S, or log-mel 80 x T */
+    int T;
+    int n_qa;
+    char *prompt[CORPUS_MAX_QA], *answer[CORPUS_MAX_QA];
+} corpus_item;
+
+/* Queues one medium with n_qa (prompt, answer) pairs; takes x. */
+ts_status corpus_push(ts_corpus *c, int split, int kind, float *x, int T, int n_qa,
+                      const char *const *prompts, const char *const *answers);
+uint64_t corpus_seed(const ts_corpus *c);
+/* An MNIST idx1 labels file, plain or gzipped; *labels malloc'd. */
+ts_status corpus_read_labels(const char *path, uint8_t **labels, int *count);
+/* True for a corpus that writes text only: sources skip decoding media. */
+bool corpus_text_mode(const ts_corpus *c);
+int corpus_image_size(const ts_corpus *c);
+ts_status corpus_rgb_to_input(const ts_corpus *c, const uint8_t *rgb, int w, int h, float **out);
+ts_status corpus_pcm_to_mel(const ts_corpus *c, const float *pcm, size_t n, float **mel, int *T);
+
+#endif

@@ -1,0 +1,601 @@
+/* fusion/corpus*.c: every source read from small data sets made here in the
+ * layouts of ../shared/data, encoded with a tiny VQ-VAE, fused with the one
+ * template and written to shards: counts, splits (held-out speaker, val
+ * speakers, test files), the exact answer text under the loss mask, and
+ * byte-identical shards on a second run. */
+#include "tessera.h"
+#include "tessera/pipeline.h"
+#include "tests/testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+typedef struct {
+    char *dir;
+    ts_bpe *tok;
+    ts_vq *vq;
+} fixture;
+
+static void mkdirs(const char *p) { mkdir(p, 0755); }
+
+static void write_str(const char *path, const char *s) { tu_write_file(path, s, strlen(s)); }
+
+/* 16-bit mono WAV of a tone at `rate`. */
+static void write_wav(const char *path, int rate, int n, float freq) {
+    uint8_t *b = calloc(1, 44 + 2 * (size_t)n);
+    uint32_t v32;
+    uint16_t v16;
+    memcpy(b, "RIFF", 4), v32 = 36 + 2 * n, memcpy(b + 4, &v32, 4);
+    memcpy(b + 8, "WAVEfmt ", 8), v32 = 16, memcpy(b + 16, &v32, 4);
+    v16 = 1, memcpy(b + 20, &v16, 2), v16 = 1, memcpy(b + 22, &v16, 2);
+    v32 = (uint32_t)rate, memcpy(b + 24, &v32, 4), v32 = 2 * (uint32_t)rate, memcpy(b + 28, &v32, 4);
+    v16 = 2, memcpy(b + 32, &v16, 2), v16 = 16, memcpy(b + 34, &v16, 2);
+    memcpy(b + 36, "data", 4), v32 = 2 * (uint32_t)n, memcpy(b + 40, &v32, 4);
+    for (int i = 0; i < n; i++) {
+        int16_t s = (int16_t)(6000 * sin(2 * M_PI * freq * i / rate));
+        memcpy(b + 44 + 2 * i, &s, 2);
+    }
+    tu_write_file(path, b, 44 + 2 * (size_t)n);
+    free(b);
+}
+
+/* A ustar archive of (name, bytes) members. */
+static void tar_add(FILE *fp, const char *name, const void *data, size_t len) {
+    char h[512] = {0};
+    snprintf(h, 100, "%s", name);
+    snprintf(h + 100, 8, "0000644");
+    snprintf(h + 108, 8, "0000000");
+    snprintf(h + 116, 8, "0000000");
+    snprintf(h + 124, 12, "%011zo", len);
+    snprintf(h + 136, 12, "%011o", 0);
+    h[156] = '0';
+    memcpy(h + 257, "ustar", 6);
+    memcpy(h + 263, "00", 2);
+    memset(h + 148, ' ', 8);
+    unsigned sum = 0;
+    for (int i = 0; i < 512; i++)
+        sum += (uint8_t)h[i];
+    snprintf(h + 148, 8, "%06o", sum);
+    fwrite(h, 1, 512, fp);
+    fwrite(data, 1, len, fp);
+    char pad[512] = {0};
+    if (len % 512) fwrite(pad, 1, 512 - len % 512, fp);
+}
+
+static void tar_end(FILE *fp) {
+    char z[1024] = {0};
+    fwrite(z, 1, sizeof z, fp);
+    fclose(fp);
+}
+
+static void png_bytes(const char *dir, int seed, uint8_t **data, size_t *len) {
+    uint8_t px[12 * 10 * 3];
+    for (int i = 0; i < (int)sizeof px; i++)
+        px[i] = (uint8_t)((i * 31 + seed * 97) % 251);
+    const char *p = tu_path(dir, "tmp.png");
+    assert_int_equal(ts_png_write(p, px, 12, 10, 3), TS_OK);
+    *data = (uint8_t *)tu_read_file(p, len);
+}
+
+static void write_idx_gz(const char *path, const uint8_t *hdr, size_t hl, const uint8_t *body, size_t bl) {
+    gzFile g = gzopen(path, "wb");
+    assert_non_null(g);
+    gzwrite(g, hdr, (unsigned)hl);
+    gzwrite(g, body, (unsigned)bl);
+    gzclose(g);
+}
+
+static int setup(void **state) {
+    fixture *f = calloc(1, sizeof *f);
+    f->dir = tu_mkdtemp();
+    const char *text = "a photo of a cat dog handwritten digit which is spoken word emoji "
+                       "small large red blue circle square triangle left right above below";
+    const uint8_t *texts[] = {(const uint8_t *)text};
+    size_t lens[] = {strlen(text)};
+    assert_int_equal(ts_bpe_train_mem(texts, lens, 1, 320, NULL, NULL, &f->tok), TS_OK);
+    ts_vq_config vc = ts_vq_default_config();
+    vc.codebook_size = 16, vc.dim = 8, vc.image_hidden = 8, vc.image_res_blocks = 1;
+    vc.audio_hidden = 8, vc.audio_res_blocks = 1;
+    assert_int_equal(ts_vq_new(&vc, 3, &f->vq), TS_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    ts_bpe_free(f->tok);
+    ts_vq_free(f->vq);
+    tu_rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Decodes the masked tokens of record i (the answer and <eos>). */
+static char *answer_of(const fixture *f, const ts_shard *sh, int64_t i, const ts_vocab *v,
+                       int *n_img, int *n_aud) {
+    const int32_t *t;
+    const uint8_t *m;
+    int n;
+    ts_shard_get(sh, i, &t, &m, &n);
+    assert_int_equal(t[0], ts_vocab_special(v, TS_TOK_BOS));
+    assert_int_equal(t[n - 1], ts_vocab_special(v, TS_TOK_EOS));
+    assert_int_equal(m[n - 1], 1);
+    *n_img = *n_aud = 0;
+    int32_t ids[512];
+    int k = 0;
+    for (int j = 0; j < n; j++) {
+        *n_img += t[j] == ts_vocab_special(v, TS_TOK_IMG);
+        *n_aud += t[j] == ts_vocab_special(v, TS_TOK_AUD);
+        if (m[j] && t[j] < v->n_text) ids[k++] = t[j];
+        /* the mask covers only what follows <assistant> */
+        if (m[j]) {
+            int a = 0;
+            for (int q = 0; q < j; q++)
+                a |= t[q] == ts_vocab_special(v, TS_TOK_ASSISTANT);
+            assert_true(a);
+        }
+    }
+    char *out;
+    size_t len;
+    assert_int_equal(ts_bpe_decode(f->tok, ids, (size_t)k, &out, &len), TS_OK);
+    return out;
+}
+
+static bool shard_has_answer(const fixture *f, const ts_shard *sh, const ts_vocab *v,
+                             const char *want, int want_img, int want_aud) {
+    for (int64_t i = 0; i < ts_shard_count(sh); i++) {
+        int ni, na;
+        char *a = answer_of(f, sh, i, v, &ni, &na);
+        bool hit = !strcmp(a, want) && ni == want_img && na == want_aud;
+        free(a);
+        if (hit) return true;
+    }
+    return false;
+}
+
+static void build_data(const char *d) {
+    /* CIFAR-10: tars of CLASS/NNNNN.jpg (PNG bytes: the kind comes from content) */
+    mkdirs(tu_path(d, "cifar10"));
+    for (int split = 0; split < 2; split++) {
+        FILE *fp = fopen(tu_path(d, split ? "cifar10/test.tar" : "cifar10/train.tar"), "wb");
+        for (int i = 0; i < 3; i++) {
+            uint8_t *png;
+            size_t len;
+            png_bytes(d, i + 10 * split, &png, &len);
+            char name[64];
+            snprintf(name, sizeof name, "%s/%05d.jpg", i == 2 ? "dog" : "cat", i);
+            tar_add(fp, name, png, len);
+            free(png);
+        }
+        tar_end(fp);
+    }
+    /* MNIST: 4 train, 2 test */
+    mkdirs(tu_path(d, "mnist"));
+    for (int split = 0; split < 2; split++) {
+        int n = split ? 2 : 4;
+        uint8_t hi[16] = {0, 0, 8, 3, 0, 0, 0, (uint8_t)n, 0, 0, 0, 28, 0, 0, 0, 28};
+        uint8_t hl[8] = {0, 0, 8, 1, 0, 0, 0, (uint8_t)n};
+        uint8_t px[4 * 784], lab[4];
+        for (int i = 0; i < n * 784; i++)
+            px[i] = (uint8_t)(i % 7 == 0 ? 255 : 0);
+        for (int i = 0; i < n; i++)
+            lab[i] = (uint8_t)(3 + i + split);
+        write_idx_gz(tu_path(d, split ? "mnist/t10k-images-idx3-ubyte.gz" : "mnist/train-images-idx3-ubyte.gz"),
+                     hi, 16, px, (size_t)n * 784);
+        write_idx_gz(tu_path(d, split ? "mnist/t10k-labels-idx1-ubyte.gz" : "mnist/train-labels-idx1-ubyte.gz"),
+                     hl, 8, lab, (size_t)n);
+    }
+    /* Twemoji */
+    mkdirs(tu_path(d, "twemoji"));
+    FILE *fp = fopen(tu_path(d, "twemoji/png72.tar"), "wb");
+    for (int i = 0; i < 2; i++) {
+        uint8_t *png;
+        size_t len;
+        png_bytes(d, 20 + i, &png, &len);
+        tar_add(fp, i ? "1f601.png" : "1f600.png", png, len);
+        free(png);
+    }
+    tar_end(fp);
+    write_str(tu_path(d, "twemoji/names.tsv"), "1f600.png\tgrinning face\n1f601.png\tbeaming face\n");
+    /* FSDD: speakers jackson and theo */
+    mkdirs(tu_path(d, "fsdd"));
+    mkdirs(tu_path(d, "fsdd/recordings"));
+    write_wav(tu_path(d, "fsdd/recordings/7_jackson_0.wav"), 8000, 3000, 300);
+    write_wav(tu_path(d, "fsdd/recordings/2_jackson_1.wav"), 8000, 2500, 500);
+    write_wav(tu_path(d, "fsdd/recordings/8_theo_0.wav"), 8000, 2800, 400);
+    /* speech commands: index.tsv; the clips are WAV bytes */
+    mkdirs(tu_path(d, "sc"));
+    mkdirs(tu_path(d, "sc/yes"));
+    mkdirs(tu_path(d, "sc/bed"));
+    mkdirs(tu_path(d, "sc/_background_noise_"));
+    write_wav(tu_path(d, "sc/yes/aaaa0001_nohash_0.flac"), 16000, 16000, 700);
+    write_wav(tu_path(d, "sc/bed/bbbb0002_nohash_0.flac"), 16000, 16000, 900);
+    write_wav(tu_path(d, "sc/_background_noise_/hum.flac"), 16000, 16000 * 3 + 500, 60);
+    write_str(tu_path(d, "sc/index.tsv"), "path\tword\tclass\tspeaker\n"
+                                          "yes/aaaa0001_nohash_0.flac\tyes\tyes\taaaa0001\n"
+                                          "bed/bbbb0002_nohash_0.flac\tbed\t_unknown_\tbbbb0002\n");
+    /* Asterisk */
+    mkdirs(tu_path(d, "ast"));
+    mkdirs(tu_path(d, "ast/digits"));
+    write_wav(tu_path(d, "ast/digits/7.wav"), 8000, 4000, 350);
+    write_wav(tu_path(d, "ast/beep.wav"), 8000, 2000, 1000);
+    write_wav(tu_path(d, "ast/vm-intro.wav"), 8000, 2000, 440);
+    write_str(tu_path(d, "ast/core-sounds-en.txt"),
+              "; Core sounds\n\ndigits/7: seven\nbeep: [this is a simple beep tone]\n"
+              "vm-intro: Please leave your message (simple tone sound plays)\nmissing: not here\n");
+    /* espeak-style folder */
+    mkdirs(tu_path(d, "spoken"));
+    write_wav(tu_path(d, "spoken/d0.wav"), 22050, 11025, 250);
+    write_str(tu_path(d, "spoken/index.tsv"), "d0.wav\tdigit\tnine\n");
+    /* ScienceQA: one train, one val (skipped) */
+    write_str(tu_path(d, "problems.json"),
+              "{\"1\":{\"question\":\"Which is a mammal?\",\"choices\":[\"cat\",\"fish\"],\"answer\":0,"
+              "\"hint\":\"\",\"split\":\"train\"},"
+              "\"2\":{\"question\":\"Which is cold?\",\"choices\":[\"ice\",\"fire\"],\"answer\":0,"
+              "\"hint\":null,\"split\":\"val\"}}");
+    /* WordNet */
+    mkdirs(tu_path(d, "wn"));
+    write_str(tu_path(d, "wn/data.noun"),
+              "  1 This software and database is being provided\n"
+              "00217499 04 n 01 disaster 0 001 @ 00217014 n 0000 | an act that has disastrous consequences  \n");
+    write_str(tu_path(d, "wn/data.verb"), "");
+    write_str(tu_path(d, "wn/data.adj"),
+              "00001740 00 a 01 able 0 005 | (usually followed by `to') having the necessary means\n");
+    write_str(tu_path(d, "wn/data.adv"), "");
+}
+
+static void build(fixture *f, const char *tag, ts_corpus_stats *st) {
+    const char *d = f->dir;
+    char tr[512], va[512];
+    snprintf(tr, sizeof tr, "%s/train%s.shard", d, tag);
+    snprintf(va, sizeof va, "%s/val%s.shard", d, tag);
+    ts_pool *pool = ts_pool_new(2);
+    ts_corpus *c;
+    assert_int_equal(ts_corpus_open(f->tok, f->vq, pool, tr, va, 5, &c), TS_OK);
+    ts_corpus_options o = ts_corpus_default_options();
+    o.scenes = 20, o.tones = 20, o.mc_per_source = 2, o.phrasings = 2;
+    assert_int_equal(ts_corpus_add_cifar10(c, tu_path(d, "cifar10"), &o), TS_OK);
+    assert_int_equal(ts_corpus_add_mnist(c, tu_path(d, "mnist"), &o), TS_OK);
+    assert_int_equal(ts_corpus_add_twemoji(c, tu_path(d, "twemoji"), &o), TS_OK);
+    assert_int_equal(ts_corpus_add_scenes(c, &o), TS_OK);
+    assert_int_equal(ts_corpus_add_tones(c, &o), TS_OK);
+    assert_int_equal(ts_corpus_add_fsdd(c, tu_path(d, "fsdd"), &o), TS_OK);
+    assert_int_equal(ts_corpus_add_speech_commands(c, tu_path(d, "sc"), &o), TS_OK);
+    assert_int_equal(ts_corpus_add_asterisk(c, tu_path(d, "ast"), tu_path(d, "ast/core-sounds-en.txt"), &o), TS_OK);
+    assert_int_equal(ts_corpus_add_spoken(c, tu_path(d, "spoken"), &o), TS_OK);
+    assert_int_equal(ts_corpus_add_scienceqa(c, tu_path(d, "problems.json"), &o), TS_OK);
+    assert_int_equal(ts_corpus_add_wordnet(c, tu_path(d, "wn"), &o), TS_OK);
+    assert_int_equal(ts_corpus_commit(c, st), TS_OK);
+    ts_pool_free(pool);
+}
+
+static void test_every_source(void **state) {
+    fixture *f = *state;
+    build_data(f->dir);
+    ts_corpus_stats st;
+    build(f, "", &st);
+    /* media: 6 cifar + 6 mnist + 2 emoji + 22 scenes images; 22 tones + 3 fsdd
+     * + 2 sc + 3 noise slices + 1 asterisk + 1 spoken clips */
+    assert_int_equal(st.images, 6 + 6 + 2 + 22);
+    assert_int_equal(st.clips, 22 + 3 + 2 + 3 + 1 + 1);
+    assert_int_equal(st.texts, 1 + 2);
+    assert_int_equal(st.skipped, 0);
+
+    ts_shard *tr, *va;
+    assert_int_equal(ts_shard_open(tu_path(f->dir, "train.shard"), &tr), TS_OK);
+    assert_int_equal(ts_shard_open(tu_path(f->dir, "val.shard"), &va), TS_OK);
+    assert_int_equal(ts_shard_count(tr), st.examples[0]);
+    assert_int_equal(ts_shard_count(va), st.examples[1]);
+    ts_vocab v;
+    ts_vocab_init(&v, ts_bpe_n_text(f->tok), 16);
+    assert_int_equal(ts_shard_vocab(tr), v.n_vocab);
+
+    /* answers where they belong, with their media */
+    assert_true(shard_has_answer(f, tr, &v, "a cat", 1, 0));
+    assert_true(shard_has_answer(f, tr, &v, "a dog", 1, 0));
+    assert_true(shard_has_answer(f, va, &v, "a cat", 1, 0)); /* test.tar -> val */
+    assert_true(shard_has_answer(f, tr, &v, "3", 1, 0));      /* MNIST train label 3 */
+    assert_true(shard_has_answer(f, va, &v, "4", 1, 0));      /* t10k label 4 */
+    assert_false(shard_has_answer(f, tr, &v, "7", 1, 0));
+    assert_true(shard_has_answer(f, tr, &v, "an emoji of a grinning face", 1, 0));
+    assert_true(shard_has_answer(f, tr, &v, "seven", 0, 1));  /* FSDD jackson */
+    assert_true(shard_has_answer(f, va, &v, "eight", 0, 1));  /* theo held out */
+    assert_false(shard_has_answer(f, tr, &v, "eight", 0, 1));
+    assert_true(shard_has_answer(f, tr, &v, "silence", 0, 1) || shard_has_answer(f, va, &v, "silence", 0, 1));
+    bool yes = shard_has_answer(f, tr, &v, "yes", 0, 1) || shard_has_answer(f, va, &v, "yes", 0, 1);
+    bool unk = shard_has_answer(f, tr, &v, "unknown", 0, 1) || shard_has_answer(f, va, &v, "unknown", 0, 1);
+    assert_true(yes && unk);
+    assert_int_equal(ts_sc_speaker_is_val("aaaa0001", 10), shard_has_answer(f, va, &v, "yes", 0, 1));
+    assert_true(shard_has_answer(f, tr, &v, "seven", 0, 1));
+    assert_false(shard_has_answer(f, tr, &v, "Please leave your message", 0, 1));
+    assert_false(shard_has_answer(f, va, &v, "Please leave your message", 0, 1));
+    assert_true(shard_has_answer(f, tr, &v, "nine", 0, 1));   /* spoken */
+    assert_true(shard_has_answer(f, tr, &v, "cat", 0, 0));    /* ScienceQA train */
+    assert_false(shard_has_answer(f, tr, &v, "ice", 0, 0));   /* val problem left out */
+    assert_true(shard_has_answer(f, tr, &v, "an act that has disastrous consequences", 0, 0));
+    /* a generated scene's caption, exactly as the generator writes it */
+    ts_scene sc;
+    ts_scene_make(5, 0, TS_SPLIT_TRAIN, &sc);
+    char cap[200];
+    ts_scene_caption(&sc, cap, sizeof cap);
+    assert_true(shard_has_answer(f, tr, &v, cap, 1, 0));
+    ts_scene_make(5, 0, TS_SPLIT_VAL, &sc);
+    ts_scene_caption(&sc, cap, sizeof cap);
+    assert_true(shard_has_answer(f, va, &v, cap, 1, 0));
+    assert_false(shard_has_answer(f, tr, &v, cap, 1, 0));
+    /* a tone clip: 32 codes between <aud> and </aud> */
+    ts_tone t;
+    ts_tone_make(5, 0, &t);
+    char desc[64];
+    ts_tone_describe(&t, desc, sizeof desc);
+    assert_true(shard_has_answer(f, tr, &v, desc, 0, 1));
+    bool found = false;
+    for (int64_t i = 0; i < ts_shard_count(tr) && !found; i++) {
+        const int32_t *tk;
+        const uint8_t *m;
+        int n;
+        ts_shard_get(tr, i, &tk, &m, &n);
+        if (tk[1] != ts_vocab_special(&v, TS_TOK_AUD)) continue;
+        for (int j = 2; j < n; j++)
+            if (tk[j] == ts_vocab_special(&v, TS_TOK_AUD_END)) {
+                found = j - 2 == TS_TONE_SAMPLES / 640;
+                break;
+            }
+    }
+    assert_true(found);
+    ts_shard_close(tr);
+    ts_shard_close(va);
+
+    /* the same inputs give the same bytes */
+    ts_corpus_stats st2;
+    build(f, "2", &st2);
+    size_t l1, l2;
+    char *a = tu_read_file(tu_path(f->dir, "train.shard"), &l1);
+    char *b = tu_read_file(tu_path(f->dir, "train2.shard"), &l2);
+    assert_int_equal(l1, l2);
+    assert_memory_equal(a, b, l1);
+    free(a);
+    free(b);
+}
+
+static void test_bad_inputs(void **state) {
+    fixture *f = *state;
+    ts_corpus *c;
+    assert_int_equal(ts_corpus_open(f->tok, f->vq, NULL, tu_path(f->dir, "b.shard"),
+                                    tu_path(f->dir, "bv.shard"), 1, &c), TS_OK);
+    ts_corpus_options o = ts_corpus_default_options();
+    assert_int_equal(ts_corpus_add_cifar10(c, tu_path(f->dir, "nowhere"), &o), TS_ERR_INPUT);
+    assert_non_null(strstr(ts_last_error(), "nowhere"));
+    write_str(tu_path(f->dir, "bad.json"), "[1, 2");
+    assert_int_equal(ts_corpus_add_scienceqa(c, tu_path(f->dir, "bad.json"), &o), TS_ERR_INPUT);
+    mkdirs(tu_path(f->dir, "sc2"));
+    write_str(tu_path(f->dir, "sc2/index.tsv"), "path\tword\tclass\tspeaker\nonly\ttwo\n");
+    assert_int_equal(ts_corpus_add_speech_commands(c, tu_path(f->dir, "sc2"), &o), TS_ERR_INPUT);
+    assert_non_null(strstr(ts_last_error(), "index.tsv:2"));
+    ts_corpus_abort(c);
+    /* nothing half-written */
+    FILE *fp = fopen(tu_path(f->dir, "b.shard"), "rb");
+    assert_null(fp);
+    /* a text-only corpus refuses media */
+    assert_int_equal(ts_corpus_open(f->tok, NULL, NULL, tu_path(f->dir, "t.shard"),
+                                    tu_path(f->dir, "tv.shard"), 1, &c), TS_OK);
+    float img[3 * 32 * 32] = {0};
+    assert_int_equal(ts_corpus_add_image(c, 0, img, "p", "a"), TS_ERR_USAGE);
+    assert_int_equal(ts_corpus_add_text(c, 0, "p", "a"), TS_OK);
+    ts_corpus_stats st;
+    assert_int_equal(ts_corpus_commit(c, &st), TS_OK);
+    assert_int_equal(st.examples[0], 1);
+}
+
+/* A corpus of short texts and images, a tiny decoder over its vocabulary. */
+static void small_shards(fixture *f, const char *tag) {
+    ts_corpus *c;
+    char tr[512], va[512];
+    snprintf(tr, sizeof tr, "%s/st%s.shard", f->dir, tag);
+    snprintf(va, sizeof va, "%s/sv%s.shard", f->dir, tag);
+    assert_int_equal(ts_corpus_open(f->tok, f->vq, NULL, tr, va, 2, &c), TS_OK);
+    ts_corpus_options o = ts_corpus_default_options();
+    o.scenes = 40, o.tones = 0, o.mc_per_source = 0;
+    assert_int_equal(ts_corpus_add_scenes(c, &o), TS_OK);
+    static const char *const words[] = {"cat", "dog", "red", "blue", "circle", "square"};
+    for (int i = 0; i < 60; i++)
+        assert_int_equal(ts_corpus_add_text(c, i % 10 == 9, "which word?", words[i % 6]), TS_OK);
+    assert_int_equal(ts_corpus_commit(c, NULL), TS_OK);
+}
+
+static ts_model *tiny_model(const fixture *f) {
+    ts_vocab v;
+    ts_vocab_init(&v, ts_bpe_n_text(f->tok), 16);
+    ts_model_config mc = ts_model_config_default(v.n_vocab);
+    mc.d_model = 32, mc.n_heads = 2, mc.head_dim = 16, mc.n_layers = 2, mc.ffn_hidden = 32;
+    mc.n_experts = 4, mc.n_experts_used = 2, mc.expert_hidden = 32, mc.context = 256;
+    ts_model *m;
+    assert_int_equal(ts_model_new(&mc, 7, &m), TS_OK);
+    return m;
+}
+
+static void test_shard_train_resume(void **state) {
+    fixture *f = *state;
+    small_shards(f, "");
+    ts_vocab v;
+    ts_vocab_init(&v, ts_bpe_n_text(f->tok), 16);
+    ts_train_config tc = ts_train_config_default();
+    tc.batch = 4, tc.seq_len = 128, tc.steps = 40, tc.warmup = 4, tc.lr = 3e-3f;
+    const char *trs[1] = {tu_path(f->dir, "st.shard")};
+    ts_shard_train_opts o = {.train = trs, .n_train = 1, .val = tu_path(f->dir, "sv.shard"),
+                             .pad_id = ts_vocab_special(&v, TS_TOK_PAD), .eval_every = 20,
+                             .quiet = true};
+    ts_pool *pool = ts_pool_new(2);
+    /* uninterrupted */
+    ts_model *a = tiny_model(f);
+    ts_lm_train_result ra, first;
+    ts_train_config t1 = tc;
+    t1.steps = 1;
+    ts_model *a1 = tiny_model(f);
+    assert_int_equal(ts_shard_train(a1, &t1, pool, &o, &first), TS_OK);
+    assert_int_equal(ts_shard_train(a, &tc, pool, &o, &ra), TS_OK);
+    assert_int_equal(ra.steps_done, 40);
+    assert_true(isfinite(ra.val_loss));
+    /* it learns: the val loss after 40 steps is well under the first */
+    assert_true(ra.val_loss < first.val_loss - 0.5);
+    /* stopped at 15 with a checkpoint, then resumed: the same model */
+    char ck[512];
+    snprintf(ck, sizeof ck, "%s/st.ckpt", f->dir);
+    o.ckpt_path = ck, o.stop_after = 15;
+    ts_model *b = tiny_model(f);
+    ts_lm_train_result rb;
+    assert_int_equal(ts_shard_train(b, &tc, pool, &o, &rb), TS_OK);
+    assert_int_equal(rb.steps_done, 15);
+    ts_model_free(b);
+    b = tiny_model(f);
+    o.stop_after = 0, o.resume_path = ck;
+    assert_int_equal(ts_shard_train(b, &tc, pool, &o, &rb), TS_OK);
+    assert_int_equal(rb.steps_done, 40);
+    assert_true(rb.loss == ra.loss);
+    assert_true(rb.val_loss == ra.val_loss);
+    int32_t ids[6] = {ts_vocab_special(&v, TS_TOK_BOS), 'c', 'a', 't', ' ', 'd'};
+    int V = v.n_vocab;
+    float *la = malloc(sizeof *la * 6 * (size_t)V), *lb = malloc(sizeof *lb * 6 * (size_t)V);
+    assert_int_equal(ts_model_logits(a, ids, 6, la), TS_OK);
+    assert_int_equal(ts_model_logits(b, ids, 6, lb), TS_OK);
+    assert_memory_equal(la, lb, sizeof *la * 6 * (size_t)V);
+
+    /* one file with everything, then q8_0: smaller, VQ kept in f32, close logits */
+    ts_gguf_writer *w = ts_gguf_writer_new();
+    assert_int_equal(ts_vq_add_to_gguf(f->vq, w), TS_OK);
+    assert_int_equal(ts_model_add_to_gguf(a, w), TS_OK);
+    assert_int_equal(ts_bpe_save(f->tok, 16, w), TS_OK);
+    ts_vocab_write(&v, w);
+    const char *full = tu_path(f->dir, "full.gguf"), *q8 = tu_path(f->dir, "q8.gguf");
+    char fullp[512], q8p[512];
+    snprintf(fullp, sizeof fullp, "%s", full);
+    snprintf(q8p, sizeof q8p, "%s", q8);
+    assert_int_equal(ts_gguf_write(w, fullp), TS_OK);
+    ts_gguf_writer_free(w);
+    assert_int_equal(ts_gguf_requantize(fullp, q8p, TS_DTYPE_Q8_0), TS_OK);
+    size_t l1, l2;
+    free(tu_read_file(fullp, &l1));
+    free(tu_read_file(q8p, &l2));
+    assert_true(l2 < l1 * 6 / 10);
+    ts_gguf *g;
+    assert_int_equal(ts_gguf_open(q8p, &g), TS_OK);
+    assert_int_equal(ts_gguf_find_tensor(g, "blk.1.ffn_up_exps.weight")->dtype, TS_DTYPE_Q8_0);
+    int n_vq = 0;
+    for (int64_t i = 0; i < ts_gguf_n_tensors(g); i++) {
+        const ts_gguf_tensor *t = ts_gguf_tensor_at(g, i);
+        if (!strncmp(t->name, "vq.", 3)) assert_int_equal(t->dtype, TS_DTYPE_F32), n_vq++;
+    }
+    assert_true(n_vq > 4);
+    ts_gguf_close(g);
+    ts_pipeline *p;
+    assert_int_equal(ts_pipeline_load(q8p, TS_PART_ALL, 1, &p), TS_OK);
+    ts_pipeline_free(p);
+    ts_model *q;
+    assert_int_equal(ts_model_load(q8p, &q), TS_OK);
+    assert_int_equal(ts_model_logits(q, ids, 6, lb), TS_OK);
+    double md = 0;
+    for (int i = 0; i < 6 * V; i++)
+        md = fmax(md, fabs(la[i] - lb[i]));
+    assert_true(md > 0 && md < 0.1);
+    ts_model_free(q);
+    free(la);
+    free(lb);
+    ts_model_free(a);
+    ts_model_free(a1);
+    ts_model_free(b);
+    ts_pool_free(pool);
+}
+
+static int count_task(const char *labels, const char *task) {
+    int n = 0;
+    size_t tl = strlen(task);
+    for (const char *l = labels; *l;) {
+        if (!strncmp(l, task, tl) && l[tl] == '\t') n++;
+        const char *nl = strchr(l, '\n');
+        if (!nl) break;
+        l = nl + 1;
+    }
+    return n;
+}
+
+static void test_export_val(void **state) {
+    fixture *f = *state;
+    build_data(f->dir);
+    symlink("sc", tu_path(f->dir, "speech_commands"));
+    ts_corpus_options o = ts_corpus_default_options();
+    char out[512];
+    snprintf(out, sizeof out, "%s/heldout", f->dir);
+    assert_int_equal(ts_corpus_export_val(f->dir, out, &o, 5, 5), TS_OK);
+    char *lab = tu_read_file(tu_path(out, "labels.tsv"), NULL);
+    assert_int_equal(count_task(lab, "mnist"), 2);
+    assert_int_equal(count_task(lab, "cifar10"), 2); /* (5 + 9) / 10 per class */
+    assert_int_equal(count_task(lab, "scenes"), 5);
+    assert_int_equal(count_task(lab, "beeps"), 5);
+    assert_int_equal(count_task(lab, "fsdd"), 1);
+    assert_non_null(strstr(lab, "8_theo_0.wav\teight\n"));
+    int sc = ts_sc_speaker_is_val("aaaa0001", 10) + ts_sc_speaker_is_val("bbbb0002", 10);
+    assert_int_equal(count_task(lab, "speech_commands"), sc);
+    assert_non_null(strstr(lab, "/mnist/00001.png\t5\n")); /* t10k labels 4, 5 */
+    assert_non_null(strstr(lab, "cifar10/dog_00002.jpg\tdog\n"));
+    /* the exported digit reads back as exactly the corpus's input */
+    float a[3 * 32 * 32], b[3 * 32 * 32];
+    char png[600];
+    snprintf(png, sizeof png, "%s/mnist/00000.png", out);
+    assert_int_equal(ts_image_load_input_file(png, 32, TS_FIT_STRETCH, a), TS_OK);
+    uint8_t px[784], rgb[32 * 32 * 3];
+    for (int i = 0; i < 784; i++)
+        px[i] = (uint8_t)(i % 7 == 0 ? 255 : 0);
+    ts_mnist_pad(px, 28, 28, 32, rgb);
+    ts_image im = {32, 32, rgb};
+    assert_int_equal(ts_image_to_input(&im, 32, TS_FIT_STRETCH, b), TS_OK);
+    assert_memory_equal(a, b, sizeof a);
+    /* scene 0's caption is the val scene's */
+    ts_scene scn;
+    ts_scene_make(5, 0, TS_SPLIT_VAL, &scn);
+    char cap[200], line[800];
+    ts_scene_caption(&scn, cap, sizeof cap);
+    snprintf(line, sizeof line, "/scenes/00000.png\t%s\n", cap);
+    assert_non_null(strstr(lab, line));
+    free(lab);
+    /* text mode: prompts and answers only, media never read */
+    ts_corpus *c;
+    assert_int_equal(ts_corpus_open_text(tu_path(f->dir, "corpus.txt"), 5, &c), TS_OK);
+    ts_corpus_options o2 = ts_corpus_default_options();
+    o2.scenes = 3, o2.tones = 0, o2.mc_per_source = 0;
+    assert_int_equal(ts_corpus_add_fsdd(c, tu_path(f->dir, "fsdd"), &o2), TS_OK);
+    assert_int_equal(ts_corpus_add_scenes(c, &o2), TS_OK);
+    ts_corpus_stats st;
+    assert_int_equal(ts_corpus_commit(c, &st), TS_OK);
+    assert_int_equal(st.clips, 3);
+    assert_int_equal(st.images, 3);
+    char *txt = tu_read_file(tu_path(f->dir, "corpus.txt"), NULL);
+    assert_non_null(strstr(txt, "Which digit is spoken?\nseven\n\n"));
+    assert_non_null(strstr(txt, "Which digit is spoken?\neight\n\n"));
+    ts_scene_make(5, 0, TS_SPLIT_TRAIN, &scn);
+    ts_scene_caption(&scn, cap, sizeof cap);
+    snprintf(line, sizeof line, "Describe the image.\n%s\n\n", cap);
+    assert_non_null(strstr(txt, line));
+    free(txt);
+    /* a beep clip reads back at 16 kHz with its samples */
+    float *pcm;
+    size_t n;
+    snprintf(png, sizeof png, "%s/tones/00000.wav", out);
+    assert_int_equal(ts_audio_load_file(png, &pcm, &n), TS_OK);
+    assert_int_equal(n, TS_TONE_SAMPLES);
+    free(pcm);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_source),
+        cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_shard_train_resume),
+        cmocka_unit_test(test_export_val),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

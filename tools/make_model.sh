@@ -1,0 +1,116 @@
+#!/bin/sh
+# `make model DATA=../shared/data`: rebuilds the default model from scratch.
+#   stage 1  espeak-ng voices for digits and keywords      -> $OUT/spoken/
+#   stage 2  corpus text, then the BPE tokenizer           -> $OUT/tokenizer.gguf
+#   stage 3  the shared-codebook VQ-VAE                    -> $OUT/vq.gguf
+#   stage 4  every medium encoded once into token shards   -> $OUT/shards/, $OUT/heldout/
+#   stage 5  the MoE decoder on the shards (q8_0 weights)  -> $OUT/tessera.gguf
+#   then     models/tessera.gguf
+# Each stage is skipped when its output exists; an interrupted stage resumes
+# from its checkpoint (VQ-VAE and decoder) when run again. Progress and ETA
+# of each stage on stderr; per-stage wall times in $OUT/times.tsv.
+# Settings (environment): DATA, OUT (build/model), THREADS (2), BPE_VOCAB
+# (4096), VQ_STEPS (2000), VQ_MAX (25000 images per source), SCENES (20000),
+# TONES (10000), LM_STEPS (6000), LM_TIME (3300 s), LM_CONFIG (decoder
+# sizes), LM_BATCH (8), LM_SEQ (256), INSTALL (models/tessera.gguf; empty:
+# do not install).
+set -e
+DATA=${DATA:-../shared/data}
+OUT=${OUT:-build/model}
+THREADS=${THREADS:-2}
+BPE_VOCAB=${BPE_VOCAB:-4096}
+VQ_STEPS=${VQ_STEPS:-2000}
+VQ_MAX=${VQ_MAX:-25000}
+SCENES=${SCENES:-20000}
+TONES=${TONES:-10000}
+LM_STEPS=${LM_STEPS:-6000}
+LM_TIME=${LM_TIME:-3300}
+LM_CONFIG=${LM_CONFIG:-d_model=128,n_heads=4,head_dim=32,n_layers=4,ffn_hidden=384,n_experts=16,n_experts_used=4,expert_hidden=128,context=512}
+LM_BATCH=${LM_BATCH:-8}
+LM_SEQ=${LM_SEQ:-256}
+INSTALL=${INSTALL-models/tessera.gguf}
+MAX_PER_SOURCE=${MAX_PER_SOURCE:-0}
+BIN=${TESSERA:-build/tessera}
+[ -d "$DATA" ] || { echo "make model: DATA=$DATA is not a folder (see README: the data sets)" >&2; exit 2; }
+[ -x "$BIN" ] || { echo "make model: $BIN is missing (run make)" >&2; exit 2; }
+mkdir -p "$OUT"
+T0=$(date +%s)
+[ -f "$OUT/times.tsv" ] || printf 'stage\tseconds\n' >"$OUT/times.tsv"
+
+stage() { # stage N NAME OUTPUT
+  S0=$(date +%s)
+  echo "make model: [$1/5] $2 (elapsed $(( (S0 - T0) / 60 )) min)" >&2
+}
+done_stage() {
+  S1=$(date +%s)
+  printf '%s\t%s\n' "$1" "$((S1 - S0))" >>"$OUT/times.tsv"
+  echo "make model: [$1] done in $((S1 - S0)) s" >&2
+}
+
+# 1. synthetic voices (optional: skipped without espeak-ng)
+SPOKEN=""
+if command -v espeak-ng >/dev/null; then
+  if [ ! -s "$OUT/spoken/index.tsv" ]; then
+    stage 1 "espeak-ng voices"
+    nice -n 5 tools/model_espeak.sh "$OUT/spoken"
+    done_stage espeak
+  fi
+  SPOKEN="--spoken $OUT/spoken"
+else
+  echo "make model: [1/5] espeak-ng not installed: no synthetic voices" >&2
+fi
+COMMON="--data $DATA $SPOKEN --scenes $SCENES --tones $TONES --max-per-source $MAX_PER_SOURCE -s 1"
+
+# 2. tokenizer, learned from the corpus's own prompts and answers
+if [ ! -s "$OUT/tokenizer.gguf" ]; then
+  stage 2 "corpus text and BPE tokenizer"
+  # shellcheck disable=SC2086
+  nice -n 5 "$BIN" build-shards $COMMON --text-out "$OUT/corpus.txt"
+  nice -n 5 "$BIN" train-bpe --vocab "$BPE_VOCAB" -o "$OUT/tokenizer.gguf" "$OUT/corpus.txt"
+  done_stage bpe
+fi
+
+# 3. VQ-VAE: held out exactly as the decoder's val (theo; speech-commands ^f)
+if [ ! -s "$OUT/vq.gguf" ]; then
+  stage 3 "VQ-VAE"
+  RESUME=""
+  [ -s "$OUT/vq.ckpt.gguf" ] && RESUME="--resume $OUT/vq.ckpt.gguf"
+  # shellcheck disable=SC2086
+  nice -n 5 "$BIN" train-vq \
+    --images "$DATA/cifar10/train.tar" "$DATA/mnist/train-images-idx3-ubyte.gz" \
+    --max-per-source "$VQ_MAX" \
+    --audio "$DATA/fsdd/recordings" "$DATA/speech_commands" --audio-exclude 'theo,^f' \
+    --val-images "$DATA/cifar10/test.tar" --val-audio "$DATA/fsdd/recordings" --val-audio-only theo \
+    --steps "$VQ_STEPS" --checkpoint-every 250 -t "$THREADS" -o "$OUT/vq.gguf" $RESUME
+  done_stage vq
+fi
+
+# 4. shards: every image and clip encoded once; the held-out set as files
+if [ ! -s "$OUT/shards/train.shard" ]; then
+  stage 4 "token shards"
+  # shellcheck disable=SC2086
+  nice -n 5 "$BIN" build-shards $COMMON --tokenizer "$OUT/tokenizer.gguf" --vq "$OUT/vq.gguf" \
+    -o "$OUT/shards" --export-val "$OUT/heldout" -t "$THREADS"
+  done_stage shards
+fi
+
+# 5. the decoder, written with tokenizer and VQ-VAE into one q8_0 file
+if [ ! -s "$OUT/tessera.gguf" ]; then
+  stage 5 "MoE decoder"
+  RESUME=""
+  [ -s "$OUT/tessera.gguf.ckpt" ] && RESUME="--resume $OUT/tessera.gguf.ckpt"
+  # shellcheck disable=SC2086
+  nice -n 5 "$BIN" train-mm --shards "$OUT/shards" --tokenizer "$OUT/tokenizer.gguf" \
+    --vq "$OUT/vq.gguf" -o "$OUT/tessera.gguf" --steps "$LM_STEPS" --batch "$LM_BATCH" \
+    --seq "$LM_SEQ" --time-limit "$LM_TIME" --q8 -t "$THREADS" \
+    ${LM_CONFIG:+--config "$LM_CONFIG"} $RESUME
+  done_stage decoder
+fi
+
+if [ -n "$INSTALL" ]; then
+  mkdir -p "$(dirname "$INSTALL")"
+  cp "$OUT/tessera.gguf" "$INSTALL.tmp.$$" && mv "$INSTALL.tmp.$$" "$INSTALL"
+  echo "make model: installed $INSTALL ($(du -h "$INSTALL" | cut -f1))" >&2
+fi
+echo "make model: total $(( ($(date +%s) - T0) / 60 )) min; per stage:" >&2
+cat "$OUT/times.tsv" >&2
