@@ -31,6 +31,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all test test-asan check bench fuzz install deps clean format model
+DATA ?= ../shared/data
 all: $(BUILD)/tessera $(BUILD)/libtessera.a
 
 deps:
@@ -70,6 +71,11 @@ bench: $(BENCH_BIN) $(BUILD)/tessera
 
 fuzz:
 	@$(MAKE) --no-print-directory -f fuzz/Makefile
+
+# Rebuilds models/tessera.gguf from the data sets (tools/make_model.sh says
+# how; about 80 minutes on 2 cores; resumes where it stopped).
+model: $(BUILD)/tessera
+	DATA=$(DATA) tools/make_model.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/tessera

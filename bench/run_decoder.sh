@@ -3,7 +3,8 @@
 #   the machine's OpenBLAS SGEMM peak, tessera's training step (tokens/s and
 #   share of that peak) at 1 and 2 threads, the same step in PyTorch
 #   (bench/peer_decoder.py, same config, same threads, its BLAS on one
-#   thread), and batch-1 decoding with and without DRA skipping.
+#   thread; OpenMP waiting passively, which is fairer to it on a shared
+#   machine), and batch-1 decoding with and without DRA skipping.
 #
 # usage: bench/run_decoder.sh [MODEL.gguf] [STEPS]
 #   MODEL.gguf: a trained model for the decoding rows (its DRA gates decide
@@ -18,7 +19,7 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 for t in 1 2; do
     build/bench/bench_decoder --threads $t --steps "$STEPS" --decode 0 | sed "s/^/c$t /" >>"$out"
-    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=$t $PY bench/peer_decoder.py --threads $t --steps "$STEPS" |
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=$t OMP_WAIT_POLICY=PASSIVE $PY bench/peer_decoder.py --threads $t --steps "$STEPS" |
         sed "s/^/p$t /" >>"$out"
 done
 for t in 1 2; do

@@ -36,6 +36,8 @@ static void usage(void) {
            "  --phrasings N          captions per CIFAR-10 image (default 1, at most 4)\n"
            "  --mc-every N           a multiple-choice question every N items (default 4; 0 none)\n"
            "  --max-per-source N     cap every source (default: all)\n"
+           "  --wordnet-max N        WordNet glosses taken (default 30000; 0: all), so\n"
+           "                         definitions do not drown the media answers\n"
            "  --text-out FILE        write every prompt and answer as text instead (no\n"
            "                         media read; no --tokenizer, --vq or -o): BPE input\n"
            "  --export-val DIR       also write the held-out set as files + labels.tsv\n"
@@ -78,7 +80,7 @@ int cmd_build_shards(int argc, char **argv) {
     const char *ast = AST_SOUNDS, *ast_text = AST_TEXT, *wordnet = WORDNET, *export_dir = NULL;
     const char *text_out = NULL;
     long threads = 0, seed = 1, scenes = 20000, tones = 10000, phrasings = 1, mc = 4, cap = 0,
-         export_max = 1000;
+         export_max = 1000, wordnet_max = 30000;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
 #define STR(flag, var)                                                                             \
@@ -100,6 +102,7 @@ int cmd_build_shards(int argc, char **argv) {
         NUM("--scenes", 0, 10000000, scenes) NUM("--tones", 0, 10000000, tones)
         NUM("--phrasings", 1, 4, phrasings) NUM("--mc-every", 0, 1000000, mc)
         NUM("--max-per-source", 0, 100000000, cap) NUM("--export-max", 0, 100000000, export_max)
+        NUM("--wordnet-max", 0, 100000000, wordnet_max)
         NUM("-s", 0, 1L << 62, seed) NUM("--seed", 0, 1L << 62, seed) NUM("-t", 1, 1024, threads)
         else return cli_usage(argv[0], "unknown argument '%s'", a);
 #undef STR
@@ -165,7 +168,9 @@ int cmd_build_shards(int argc, char **argv) {
     char pj[4200];
     snprintf(pj, sizeof pj, "%s/problems.json", p);
     SOURCE("scienceqa", p, ts_corpus_add_scienceqa(c, pj, &o))
-    SOURCE("wordnet", wordnet, ts_corpus_add_wordnet(c, wordnet, &o))
+    ts_corpus_options ow = o;
+    if (wordnet_max && (!ow.max_per_source || ow.max_per_source > wordnet_max)) ow.max_per_source = (int)wordnet_max;
+    SOURCE("wordnet", wordnet, ts_corpus_add_wordnet(c, wordnet, &ow))
 #undef SOURCE
     if (!s) {
         ts_corpus_stats st;

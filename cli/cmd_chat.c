@@ -74,7 +74,7 @@ static int read_line(editor *e, const char *prompt, char *buf) {
     raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO | ISIG | IEXTEN);
     raw.c_iflag &= ~(tcflag_t)(IXON | ICRNL);
     raw.c_cc[VMIN] = 1, raw.c_cc[VTIME] = 0;
-    tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw);
+    tcsetattr(STDIN_FILENO, TCSADRAIN, &raw);
     int len = 0, cur = 0, hi = e->n_hist, ret;
     buf[0] = 0;
     redraw(prompt, buf, len, cur);
@@ -139,7 +139,7 @@ static int read_line(editor *e, const char *prompt, char *buf) {
     buf[len > 0 ? len : 0] = 0;
     printf("\r\n");
     fflush(stdout);
-    tcsetattr(STDIN_FILENO, TCSAFLUSH, &e->saved);
+    tcsetattr(STDIN_FILENO, TCSADRAIN, &e->saved);
     if (ret > 0) {
         if (e->n_hist == MAX_HIST) {
             free(e->hist[0]);
@@ -275,7 +275,7 @@ int cmd_chat(int argc, char **argv) {
             if (s) fprintf(stderr, "tessera: %s\n", ts_last_error());
         }
     }
-    if (e.tty) tcsetattr(STDIN_FILENO, TCSAFLUSH, &e.saved);
+    if (e.tty) tcsetattr(STDIN_FILENO, TCSADRAIN, &e.saved);
     for (int i = 0; i < e.n_hist; i++)
         free(e.hist[i]);
     clear_media(&att);

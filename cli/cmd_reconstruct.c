@@ -52,6 +52,8 @@ int cmd_reconstruct(int argc, char **argv) {
     int T = 0;
     ts_pool *pool = ts_pool_new(nt);
     ts_status s = ts_vq_load_file(model, &vq);
+    if (s && !strcmp(model, DEFAULT_MODEL))
+        s = ts_fail(s, "%s (give a model with -m MODEL)", ts_last_error());
     if (!s) s = ts_vq_load_media(vq, in, nt, &kind, &x, &T);
     if (!s) {
         const ts_vq_config *c = ts_vq_get_config(vq);

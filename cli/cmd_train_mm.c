@@ -21,6 +21,7 @@ static void usage(void) {
            "  --seq T            tokens per row (default 256)\n"
            "  --lr X             peak learning rate (default 2e-3); --min-lr X (1e-4)\n"
            "  --warmup N         warmup steps (default 100)\n"
+           "  --gate-penalty X   λ of the DRA head-gate penalty (default 0.01)\n"
            "  --eval-every N     steps between val evaluations (default 200)\n"
            "  --checkpoint FILE  (default OUT.ckpt)\n"
            "  --resume FILE      continue from a checkpoint\n"
@@ -38,7 +39,7 @@ int cmd_train_mm(int argc, char **argv) {
     double time_limit = 0;
     bool q8 = false;
     ts_train_config tc = ts_train_config_default();
-    tc.steps = 3000, tc.lr = 2e-3f;
+    tc.steps = 3000, tc.lr = 2e-3f, tc.gate_penalty = 0.01f;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         long lv;
@@ -70,7 +71,7 @@ int cmd_train_mm(int argc, char **argv) {
         NUM("--eval-every", 1, 100000000, eval_every) NUM("-s", 0, 1L << 62, seed)
         NUM("--seed", 0, 1L << 62, seed) NUM("-t", 1, 1024, threads)
         DBL("--lr", 0, 10, tc.lr) DBL("--min-lr", 0, 10, tc.min_lr)
-        DBL("--time-limit", 0, 1e9, time_limit)
+        DBL("--time-limit", 0, 1e9, time_limit) DBL("--gate-penalty", 0, 100, tc.gate_penalty)
         else if (!strcmp(a, "--q8")) q8 = true;
         else return cli_usage(argv[0], "unknown argument '%s'", a);
 #undef STR

@@ -27,7 +27,7 @@ static void help(void) {
         "  --val-audio-only PATS  keep only matching validation clips\n"
         "  --max-per-source N     take at most N items from each PATH\n"
         "  -o FILE                output model (required)\n"
-        "  --steps N              optimiser steps (default 5000)\n"
+        "  --steps N              optimiser steps (default 8000)\n"
         "  --batch N              images per step (default 32)\n"
         "  --audio-batch N        clips per step (default 16)\n"
         "  --lr X                 peak learning rate (default 7e-4; cosine to lr/10)\n"
@@ -44,9 +44,7 @@ static void help(void) {
         "  --image-hidden C       image net channels (default 64)\n"
         "  --audio-hidden C       audio net channels (default 96)\n"
         "  --res-blocks N         residual blocks per net (default 2)\n"
-        "  --frames N             training clip length in frames, multiple of 4 (default 100)\n"
-        "  --normalize 0|1        standardise each modality's encoder outputs (running\n"
-        "                         mean and std per dimension) before the codebook (default 0)\n");
+        "  --frames N             training clip length in frames, multiple of 4 (default 100)\n");
 }
 
 typedef struct {
@@ -156,7 +154,6 @@ int cmd_train_vq(int argc, char **argv) {
         LONGOPT("--audio-hidden", 1, 4096, cfg.audio_hidden)
         LONGOPT("--res-blocks", 0, 8, cfg.image_res_blocks)
         LONGOPT("--frames", 4, 100000, cfg.audio_frames)
-        LONGOPT("--normalize", 0, 1, cfg.normalize)
         else return cli_usage(cmd, "unknown argument '%s'", a);
 #undef LONGOPT
     }

@@ -158,6 +158,7 @@ static void load_one(void *ctx, int i, int count, int worker) {
  * batched encoder call, each clip on its own (lengths differ). media[i] is
  * left with n_codes 0 and errs[i] set for a file that failed. */
 static ts_status encode(ts_pipeline *p, const char *const *paths, int n, ts_media *media, char **errs) {
+    if (n == 0) return TS_OK;
     if (!p->vq) return ts_fail(TS_ERR_INPUT, "%s: the model has no VQ-VAE", p->path);
     load_job j = {p, paths, calloc((size_t)n, sizeof *j.kind), calloc((size_t)n, sizeof *j.x),
                   calloc((size_t)n, sizeof *j.T), calloc((size_t)n, sizeof *j.st), errs};

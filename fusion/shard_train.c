@@ -81,13 +81,6 @@ static int64_t pick_random(void *ctx) {
     return (int64_t)(ts_rng_u64(r) % (uint64_t)s->total);
 }
 
-static int64_t pick_next(void *ctx) {
-    void **c = ctx;
-    int64_t *i = c[0];
-    const shard_set *s = c[1];
-    return (*i)++ % s->total;
-}
-
 ts_status ts_shard_train(ts_model *m, const ts_train_config *tc, ts_pool *pool,
                          const ts_shard_train_opts *o, ts_lm_train_result *res) {
     memset(res, 0, sizeof *res);
@@ -130,14 +123,16 @@ ts_status ts_shard_train(ts_model *m, const ts_train_config *tc, ts_pool *pool,
                            (o->stop_after > 0 && step + 1 >= o->stop_after);
         bool do_eval = (step + 1) % eval_every == 0 || last || out_of_time;
         if (do_eval && va.total) {
-            /* the same val rows every time: records in order from the start */
-            int64_t next = 0;
-            void *vctx[2] = {&next, &va};
+            /* the same val rows every time, drawn from the whole val shard
+             * (its sources come one after the other) */
+            ts_rng vr;
+            ts_rng_seed(&vr, 0x7a1ull);
+            void *vctx[2] = {&vr, &va};
             double sum = 0;
             int cnt = 0;
-            for (int vb = 0; vb < val_batches && next < va.total; vb++) {
+            for (int vb = 0; vb < val_batches; vb++) {
                 for (int b = 0; b < B; b++)
-                    fill_row(&va, W, o->pad_id, tok + (size_t)b * W, mask + (size_t)b * (W - 1), pick_next, vctx);
+                    fill_row(&va, W, o->pad_id, tok + (size_t)b * W, mask + (size_t)b * (W - 1), pick_random, vctx);
                 double ls;
                 int n;
                 if ((s = ts_trainer_eval(t, tok, mask, &ls, &n, NULL))) goto done;

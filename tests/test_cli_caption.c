@@ -51,7 +51,7 @@ static int setup(void **state) {
     ts_vocab_init(&v, ts_bpe_n_text(tok), vc.codebook_size);
     ts_model_config mc = ts_model_config_default(v.n_vocab);
     mc.d_model = 32, mc.n_heads = 2, mc.head_dim = 16, mc.n_layers = 2, mc.ffn_hidden = 32;
-    mc.n_experts = 4, mc.n_experts_used = 2, mc.expert_hidden = 16, mc.context = 2048;
+    mc.n_experts = 4, mc.n_experts_used = 2, mc.expert_hidden = 16, mc.context = 8192;
     mc.tied_output = 0;
     ts_model *m;
     assert_int_equal(ts_model_new(&mc, 11, &m), TS_OK);
@@ -331,6 +331,16 @@ static void test_ask(void **state) {
     r = tu_run("ask -m %s --image %s/img0.png", f->model, f->dir);
     assert_int_equal(r.code, 1);
     tu_run_free(&r);
+    /* text only needs no VQ-VAE, but a decoder */
+    r = tu_run("ask -m %s -n 5 'what is it?'", f->model);
+    assert_int_equal(r.code, 0);
+    assert_int_equal(tu_count_lines(r.out), 1);
+    tu_run_free(&r);
+    r = tu_run("ask -m %s 'what is it?'", f->tok_only);
+    assert_int_equal(r.code, 2);
+    assert_non_null(strstr(r.err, "decoder"));
+    assert_null(strstr(r.err, "VQ-VAE"));
+    tu_run_free(&r);
 }
 
 /* ---- chat through a pseudo-terminal ------------------------------------------ */
@@ -348,7 +358,7 @@ static void pty_start(pty_run *r, const char *model) {
     r->pid = forkpty(&r->fd, NULL, NULL, NULL);
     assert_true(r->pid >= 0);
     if (r->pid == 0) {
-        execl(bin, bin, "chat", "-m", model, "-n", "1500", "-t", "1", (char *)NULL);
+        execl(bin, bin, "chat", "-m", model, "-n", "8000", "-t", "1", (char *)NULL);
         _exit(127);
     }
 }
@@ -404,7 +414,7 @@ static void test_chat_pty(void **state) {
     assert_true(at >= 0);
     at = pty_wait(r, (size_t)at, "> ", 30);
     assert_true(at >= 0);
-    /* an answer of 1500 tokens, stopped by Ctrl-C */
+    /* an answer of up to 8000 tokens (seconds), stopped by Ctrl-C */
     pty_send(r, "what is it?\r");
     usleep(150 * 1000);
     pty_send(r, "\x03");
@@ -416,8 +426,12 @@ static void test_chat_pty(void **state) {
     pty_send(r, "\x1b[A\x03");
     at = pty_wait(r, (size_t)at, "^C", 30);
     assert_true(at >= 0);
+    at = pty_wait(r, (size_t)at, "> ", 30);
+    assert_true(at >= 0);
     pty_send(r, "/clear\r");
     at = pty_wait(r, (size_t)at, "media cleared", 30);
+    assert_true(at >= 0);
+    at = pty_wait(r, (size_t)at, "> ", 30);
     assert_true(at >= 0);
     pty_send(r, "/bogus\r");
     at = pty_wait(r, (size_t)at, "unknown command", 30);

@@ -30,7 +30,6 @@ static ts_vq_config tiny_config(void) {
     c.image_res_blocks = 1, c.n_mels = 6, c.audio_hidden = 7, c.audio_res_blocks = 1;
     c.audio_frames = 8;
     c.ema_decay = 0.8f; /* a codebook that follows within the few steps of a test */
-    c.normalize = 1;
     return c;
 }
 
@@ -207,9 +206,7 @@ static ts_vq_train_opts tiny_opts(int threads) {
 }
 
 static void test_tiny_vqvae_loss_falls(void **state) {
-  for (int norm = 0; norm < 2; norm++) {
     ts_vq_config cfg = tiny_config();
-    cfg.normalize = norm;
     ts_vq *vq;
     assert_int_equal(ts_vq_new(&cfg, 9, &vq), TS_OK);
     ts_vq_train_opts o = tiny_opts(2);
@@ -229,54 +226,7 @@ static void test_tiny_vqvae_loss_falls(void **state) {
     /* both modalities learned, not just one */
     assert_true(t.hist[99 * H_N + H_IMG_REC] < 0.5 * t.hist[H_IMG_REC]);
     assert_true(t.hist[99 * H_N + H_AUD_REC] < 0.6 * t.hist[H_AUD_REC]);
-    if (norm) { /* the running statistics moved off the identity */
-        assert_true(vq->stats[0] != 0.0f && vq->stats[cfg.dim] != 1.0f);
-        assert_true(vq->stats[3 * cfg.dim] > 0.0f);
-    }
     vq_trainer_free(&t);
-    ts_vq_free(vq);
-  }
-}
-
-typedef struct {
-    ts_vq *vq;
-    float *z, *y, *g;
-    size_t M;
-} norm_case;
-
-static double norm_loss(void *vctx) {
-    norm_case *c = vctx;
-    size_t n = c->M * c->vq->cfg.dim;
-    memcpy(c->y, c->z, n * 4);
-    vq_normalize(c->vq, 1, c->y, c->M);
-    double l = 0;
-    for (size_t i = 0; i < n; i++) l += (double)c->y[i] * c->g[i];
-    return l;
-}
-
-static void test_normalize_forward_backward(void **state) {
-    ts_vq_config cfg = tiny_config();
-    ts_vq *vq;
-    assert_int_equal(ts_vq_new(&cfg, 1, &vq), TS_OK);
-    const int D = cfg.dim;
-    for (int j = 0; j < D; j++) vq->stats[2 * D + j] = 0.5f * j, vq->stats[3 * D + j] = 1.0f + j;
-    enum { M = 7 };
-    float z[M * 4], y[M * 4], g[M * 4], dz[M * 4];
-    ts_rng r;
-    ts_rng_seed(&r, 2);
-    fill(z, M * D, &r, 2), fill(g, M * D, &r, 1);
-    norm_case c = {vq, z, y, g, M};
-    norm_loss(&c);
-    for (int m = 0; m < M; m++)
-        for (int j = 0; j < D; j++)
-            assert_true(fabsf(y[m * D + j] - (z[m * D + j] - 0.5f * j) / (1.0f + j)) < 1e-6f);
-    memcpy(dz, g, sizeof dz);
-    vq_normalize_backward(vq, 1, dz, M);
-    assert_true(tu_gradcheck(norm_loss, &c, z, dz, M * D, 1e-2f, M * D, 1e-4, "normalize") < 1e-3);
-    /* modality 0 still has the identity */
-    memcpy(y, z, sizeof y);
-    vq_normalize(vq, 0, y, M);
-    assert_memory_equal(y, z, sizeof y);
     ts_vq_free(vq);
 }
 
@@ -343,7 +293,6 @@ static void test_threads_split_gives_same_model_per_count(void **state) {
                         1e-4f * (1 + fabsf(h[2][s * H_N + k])));
 }
 
-
 /* ---- GGUF ------------------------------------------------------------------------ */
 static void test_gguf_round_trip_same_codes(void **state) {
     char *dir = tu_mkdtemp();
@@ -352,14 +301,12 @@ static void test_gguf_round_trip_same_codes(void **state) {
     cfg.image_size = 12;
     ts_vq *a, *b;
     assert_int_equal(ts_vq_new(&cfg, 21, &a), TS_OK);
-    for (int j = 0; j < 4 * cfg.dim; j++) a->stats[j] = 0.25f + 0.5f * (float)j;
     assert_int_equal(ts_vq_save_file(a, path), TS_OK);
     assert_int_equal(ts_vq_load_file(path, &b), TS_OK);
     assert_memory_equal(ts_vq_get_config(a), ts_vq_get_config(b), sizeof cfg);
     assert_int_equal(ts_vq_n_params(a), ts_vq_n_params(b));
     assert_memory_equal(a->params, b->params, a->n_params * sizeof(float));
     assert_memory_equal(a->codebook, b->codebook, (size_t)cfg.codebook_size * cfg.dim * 4);
-    assert_memory_equal(a->stats, b->stats, (size_t)4 * cfg.dim * 4);
     /* the same codes and the same pictures from both, on 1 and 3 threads */
     ts_rng r;
     ts_rng_seed(&r, 4);
@@ -742,7 +689,6 @@ int main(void) {
         cmocka_unit_test(test_quantize_straight_through_and_commitment),
         cmocka_unit_test(test_ema_update_and_restart),
         cmocka_unit_test(test_tiny_vqvae_loss_falls),
-        cmocka_unit_test(test_normalize_forward_backward),
         cmocka_unit_test(test_resume_repeats_losses_exactly),
         cmocka_unit_test(test_threads_split_gives_same_model_per_count),
         cmocka_unit_test(test_gguf_round_trip_same_codes),

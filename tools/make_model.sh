@@ -6,25 +6,28 @@
 #   stage 4  every medium encoded once into token shards   -> $OUT/shards/, $OUT/heldout/
 #   stage 5  the MoE decoder on the shards (q8_0 weights)  -> $OUT/tessera.gguf
 #   then     models/tessera.gguf
+# Budget on this 2-core machine (measured, shared CPU): voices 40 s, text
+# and BPE 10 s, VQ-VAE 5000 steps 24 min, shards 100 s, decoder 50 min (time
+# limit): about 77 min in all.
 # Each stage is skipped when its output exists; an interrupted stage resumes
 # from its checkpoint (VQ-VAE and decoder) when run again. Progress and ETA
 # of each stage on stderr; per-stage wall times in $OUT/times.tsv.
-# Settings (environment): DATA, OUT (build/model), THREADS (2), BPE_VOCAB
-# (4096), VQ_STEPS (2000), VQ_MAX (25000 images per source), SCENES (20000),
-# TONES (10000), LM_STEPS (6000), LM_TIME (3300 s), LM_CONFIG (decoder
+# Settings (environment): DATA, OUT (build/default-model), THREADS (2), BPE_VOCAB
+# (4096), VQ_STEPS (5000), VQ_MAX (25000 images per source), SCENES (20000),
+# TONES (10000), LM_STEPS (4000), LM_TIME (3000 s), LM_CONFIG (decoder
 # sizes), LM_BATCH (8), LM_SEQ (256), INSTALL (models/tessera.gguf; empty:
 # do not install).
 set -e
 DATA=${DATA:-../shared/data}
-OUT=${OUT:-build/model}
+OUT=${OUT:-build/default-model}
 THREADS=${THREADS:-2}
 BPE_VOCAB=${BPE_VOCAB:-4096}
-VQ_STEPS=${VQ_STEPS:-2000}
+VQ_STEPS=${VQ_STEPS:-5000}
 VQ_MAX=${VQ_MAX:-25000}
 SCENES=${SCENES:-20000}
 TONES=${TONES:-10000}
-LM_STEPS=${LM_STEPS:-6000}
-LM_TIME=${LM_TIME:-3300}
+LM_STEPS=${LM_STEPS:-4000}
+LM_TIME=${LM_TIME:-3000}
 LM_CONFIG=${LM_CONFIG:-d_model=128,n_heads=4,head_dim=32,n_layers=4,ffn_hidden=384,n_experts=16,n_experts_used=4,expert_hidden=128,context=512}
 LM_BATCH=${LM_BATCH:-8}
 LM_SEQ=${LM_SEQ:-256}

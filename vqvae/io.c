@@ -39,12 +39,8 @@ ts_status ts_vq_add_to_gguf(const ts_vq *vq, ts_gguf_writer *w) {
     ts_gguf_set_f32(w, "tessera.vq.ema_decay", c->ema_decay);
     ts_gguf_set_f32(w, "tessera.vq.ema_eps", c->ema_eps);
     ts_gguf_set_f32(w, "tessera.vq.restart_threshold", c->restart_threshold);
-    ts_gguf_set_bool(w, "tessera.vq.normalize", c->normalize != 0);
     ts_status s = ts_gguf_add_tensor(w, "vq.codebook", TS_DTYPE_F32,
                                      (int64_t[]){c->dim, c->codebook_size}, 2, vq->codebook);
-    /* rows: image mean, image std, audio mean, audio std */
-    if (!s && c->normalize)
-        s = ts_gguf_add_tensor(w, "vq.stats", TS_DTYPE_F32, (int64_t[]){c->dim, 4}, 2, vq->stats);
     char name[96];
     for (int k = 0; k < 4 && !s; k++) {
         const vq_net *n = net_at(vq, k);
@@ -113,24 +109,12 @@ ts_status ts_vq_from_gguf(const ts_gguf *g, const char *name, ts_vq **out) {
         (s = get_f32(g, name, "tessera.vq.ema_eps", &c.ema_eps)) ||
         (s = get_f32(g, name, "tessera.vq.restart_threshold", &c.restart_threshold)))
         return s;
-    /* absent in files from before the option: off */
-    bool norm = false;
-    if (ts_gguf_find_key(g, "tessera.vq.normalize") >= 0 &&
-        ts_gguf_get_bool(g, "tessera.vq.normalize", &norm))
-        return ts_fail(TS_ERR_INPUT, "%s: %s", name, ts_last_error());
-    c.normalize = norm;
     if (down != TS_VQ_DOWN)
         return ts_fail(TS_ERR_INPUT, "%s: tessera.vq.downsample = %d, only %d is supported", name,
                        down, TS_VQ_DOWN);
     ts_vq *vq;
     if (ts_vq_new(&c, 0, &vq)) return ts_fail(TS_ERR_INPUT, "%s: %s", name, ts_last_error());
     s = load_tensor(g, name, "vq.codebook", vq->codebook, (int64_t)c.codebook_size * c.dim);
-    if (!s && c.normalize) {
-        s = load_tensor(g, name, "vq.stats", vq->stats, (int64_t)4 * c.dim);
-        for (int j = 0; j < c.dim && !s; j++)
-            if (!(vq->stats[c.dim + j] > 0) || !(vq->stats[3 * c.dim + j] > 0))
-                s = ts_fail(TS_ERR_INPUT, "%s: vq.stats has a standard deviation <= 0", name);
-    }
     char tn[96];
     for (int k = 0; k < 4 && !s; k++) {
         const vq_net *n = net_at(vq, k);

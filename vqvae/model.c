@@ -102,15 +102,12 @@ static ts_status vq_alloc(const ts_vq_config *cfg, ts_vq **out) {
     vq->n_params = off;
     vq->params = ts_alloc_floats(off);
     vq->codebook = ts_alloc_floats((size_t)cfg->codebook_size * D);
-    vq->stats = ts_alloc_floats((size_t)4 * D);
-    if (!vq->params || !vq->codebook || !vq->stats) {
+    if (!vq->params || !vq->codebook) {
         ts_vq_free(vq);
         return ts_fail(TS_ERR_NOMEM, "VQ-VAE: out of memory for %zu parameters", off);
     }
     memset(vq->params, 0, off * sizeof(float));
     memset(vq->codebook, 0, (size_t)cfg->codebook_size * D * sizeof(float));
-    for (int j = 0; j < D; j++) /* identity until training measures the outputs */
-        vq->stats[j] = 0, vq->stats[D + j] = 1, vq->stats[2 * D + j] = 0, vq->stats[3 * D + j] = 1;
     *out = vq;
     return TS_OK;
 }
@@ -145,31 +142,10 @@ void ts_vq_free(ts_vq *vq) {
     if (!vq) return;
     free(vq->params);
     free(vq->codebook);
-    free(vq->stats);
     free(vq);
 }
 
 const ts_vq_config *ts_vq_get_config(const ts_vq *vq) { return &vq->cfg; }
-
-void vq_normalize(const ts_vq *vq, int mod, float *z, size_t M) {
-    if (!vq->cfg.normalize) return;
-    const int D = vq->cfg.dim;
-    const float *mean = vq->stats + (size_t)2 * mod * D, *sd = mean + D;
-    float inv[4096];
-    for (int j = 0; j < D; j++) inv[j] = 1.0f / sd[j];
-    for (size_t m = 0; m < M; m++)
-        for (int j = 0; j < D; j++) z[m * D + j] = (z[m * D + j] - mean[j]) * inv[j];
-}
-
-void vq_normalize_backward(const ts_vq *vq, int mod, float *dz, size_t M) {
-    if (!vq->cfg.normalize) return;
-    const int D = vq->cfg.dim;
-    const float *sd = vq->stats + (size_t)(2 * mod + 1) * D;
-    float inv[4096];
-    for (int j = 0; j < D; j++) inv[j] = 1.0f / sd[j];
-    for (size_t m = 0; m < M; m++)
-        for (int j = 0; j < D; j++) dz[m * D + j] *= inv[j];
-}
 size_t ts_vq_n_params(const ts_vq *vq) { return vq->n_params; }
 
 /* ---- encoding and decoding, split over the pool by chunks ------------------ */
@@ -209,7 +185,6 @@ static void encode_chunk(coder_ctx *c, const vq_net *net, int C, int H, int W, i
     const float *z = vq_net_forward(net, c->vq->params, ws, buf); /* (D, M) */
     float *rows = buf;
     vq_transpose(rows, z, D, M);
-    vq_normalize(c->vq, net == &c->vq->img_enc ? 0 : 1, rows, (size_t)M);
     float *dist = rows + (size_t)M * D;
     ts_vq_nearest(c->codes_out + (size_t)n0 * h * w, rows, M, c->vq->codebook, c->norms, K, D,
                   dist);

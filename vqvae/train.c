@@ -12,7 +12,7 @@
 #include <string.h>
 
 ts_vq_train_opts ts_vq_train_defaults(void) {
-    return (ts_vq_train_opts){.steps = 5000, .img_batch = 32, .aud_batch = 16, .lr = 7e-4f,
+    return (ts_vq_train_opts){.steps = 8000, .img_batch = 32, .aud_batch = 16, .lr = 7e-4f,
                               .lr_min = 7e-5f, .warmup = 100, .seed = 1, .threads = 0,
                               .checkpoint_every = 500, .eval_every = 0};
 }
@@ -104,7 +104,6 @@ typedef struct {
     vq_ws *wse, *wsd;
     const float *x; /* (N, C, H, W) */
     int N, C, H, W;
-    int mod;        /* 0 image, 1 audio */
     float *ze;      /* out: (M, D) rows */
     int32_t *idx;   /* out: (M) */
     double rec_denom, lat_denom;
@@ -128,7 +127,6 @@ static int run_pass(step_ctx *sc, vq_worker *wk, const pass *p, double *rec, dou
     vq_nchw_to_cnhw(xc, p->x, N, p->C, p->H * p->W);
     const float *z = vq_net_forward(p->enc, vq->params, p->wse, xc);
     vq_transpose(p->ze, z, D, M);
-    vq_normalize(vq, p->mod, p->ze, (size_t)M);
     if (!train) return 1;
 
     /* codebook: nearest codes, zq = E[idx], commitment |ze - zq|^2 */
@@ -151,7 +149,6 @@ static int run_pass(step_ctx *sc, vq_worker *wk, const pass *p, double *rec, dou
     const float *dzqc = vq_net_backward(p->dec, vq->params, wk->grads, p->wsd, dy, 1);
     vq_transpose(dzq, dzqc, D, M);
     ts_vq_quantize_backward(dzq, dzq, p->ze, zq, M, D, vq->cfg.beta, p->lat_denom);
-    vq_normalize_backward(vq, p->mod, dzq, (size_t)M);
     vq_transpose(zqc, dzq, M, D);
     vq_net_backward(p->enc, vq->params, wk->grads, p->wse, zqc, 0);
     return 1;
@@ -171,14 +168,14 @@ static void step_task(void *vctx, int task, int count, int worker) {
     int n0, n;
     chunk_of(t->img_batch, t->nt, task, &n0, &n);
     pass pi = {.enc = &vq->img_enc, .dec = &vq->img_dec, .wse = &wk->ie, .wsd = &wk->id,
-               .x = t->img_in + (size_t)n0 * 3 * S * S, .N = n, .C = 3, .H = S, .W = S, .mod = 0,
+               .x = t->img_in + (size_t)n0 * 3 * S * S, .N = n, .C = 3, .H = S, .W = S,
                .ze = t->ze + (size_t)n0 * ci * D, .idx = t->idx + (size_t)n0 * ci,
                .rec_denom = (double)t->img_batch * 3 * S * S,
                .lat_denom = (double)t->img_batch * ci * D};
     if (!run_pass(sc, wk, &pi, &wk->rec[0], &wk->com[0])) sc->failed = 1;
     chunk_of(t->aud_batch, t->nt, task, &n0, &n);
     pass pa = {.enc = &vq->aud_enc, .dec = &vq->aud_dec, .wse = &wk->ae, .wsd = &wk->ad,
-               .x = t->aud_in + (size_t)n0 * c->n_mels * F, .N = n, .C = c->n_mels, .H = 1, .mod = 1,
+               .x = t->aud_in + (size_t)n0 * c->n_mels * F, .N = n, .C = c->n_mels, .H = 1,
                .W = F, .ze = t->ze + (Mi + (size_t)n0 * ca) * D, .idx = t->idx + Mi + (size_t)n0 * ca,
                .rec_denom = (double)t->aud_batch * c->n_mels * F,
                .lat_denom = (double)t->aud_batch * ca * D};
@@ -194,30 +191,6 @@ static double batch_usage(const int32_t *idx, size_t M, int K) {
         if (!seen[idx[m]]) seen[idx[m]] = 1, used++;
     free(seen);
     return (double)used / K;
-}
-
-/* The running statistics of modality mod's raw encoder outputs: rows z (M, D)
- * as normalised with the current statistics. first: set them from this
- * batch, and renormalise z with them. */
-static void update_stats(ts_vq *vq, int mod, float *z, size_t M, int first) {
-    if (!vq->cfg.normalize || M == 0) return;
-    const int D = vq->cfg.dim;
-    float *mean = vq->stats + (size_t)2 * mod * D, *sd = mean + D;
-    const float d = first ? 0.0f : vq->cfg.ema_decay;
-    for (int j = 0; j < D; j++) {
-        double s = 0, ss = 0;
-        for (size_t m = 0; m < M; m++) {
-            double raw = (double)z[m * D + j] * sd[j] + mean[j];
-            s += raw, ss += raw * raw;
-        }
-        double mu = s / (double)M, var = ss / (double)M - mu * mu;
-        double sd_b = sqrt(var > 1e-8 ? var : 1e-8);
-        float nm = d * mean[j] + (1 - d) * (float)mu, ns = d * sd[j] + (1 - d) * (float)sd_b;
-        if (first) /* the batch in the new units */
-            for (size_t m = 0; m < M; m++)
-                z[m * D + j] = ((z[m * D + j] * sd[j] + mean[j]) - nm) / ns;
-        mean[j] = nm, sd[j] = ns;
-    }
 }
 
 static uint64_t mix(uint64_t a, uint64_t b) {
@@ -240,8 +213,6 @@ ts_status vq_train_step(vq_trainer *t, int *restarts) {
         /* the codebook starts as encoder outputs of the first batch */
         sc.encode_only = 1;
         ts_pool_run(t->pool, t->nt, step_task, &sc);
-        update_stats(vq, 0, t->ze, Mi, 1);
-        update_stats(vq, 1, t->ze + Mi * D, Ma, 1);
         ts_rng r;
         ts_rng_seed(&r, mix(t->opts.seed, 0xC0DEB00Cull));
         ts_vq_init_from(&t->ema, t->ze, (int)(Mi + Ma), &r);
@@ -272,8 +243,6 @@ ts_status vq_train_step(vq_trainer *t, int *restarts) {
     ts_rng r;
     ts_rng_seed(&r, mix(t->opts.seed, (uint64_t)t->step + 1));
     *restarts = ts_vq_restart_dead(&t->ema, t->ze, (int)(Mi + Ma), c->restart_threshold, &r);
-    update_stats(vq, 0, t->ze, Mi, 0);
-    update_stats(vq, 1, t->ze + Mi * D, Ma, 0);
 
     /* history */
     if (t->step >= t->hist_cap) {

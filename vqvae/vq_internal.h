@@ -11,8 +11,6 @@ struct ts_vq {
     size_t n_params;
     float *params;   /* every trainable weight, one allocation */
     float *codebook; /* (K, D): set by the EMA, not by gradients */
-    float *stats;    /* (4, D): image mean, image std, audio mean, audio std of the
-                      * encoder outputs (cfg.normalize); mean 0, std 1 otherwise */
 };
 
 /* dst (C, N, HW) from src (N, C, HW) and back. */
@@ -20,11 +18,6 @@ void vq_nchw_to_cnhw(float *dst, const float *src, int N, int C, int HW);
 void vq_cnhw_to_nchw(float *dst, const float *src, int N, int C, int HW);
 /* dst (cols, rows) = src (rows, cols)^T */
 void vq_transpose(float *dst, const float *src, int rows, int cols);
-
-/* z (M, D) = (z - mean) / std in place with modality mod's statistics (0
- * image, 1 audio), when cfg.normalize; and the gradient's way back (dz /= std). */
-void vq_normalize(const ts_vq *vq, int mod, float *z, size_t M);
-void vq_normalize_backward(const ts_vq *vq, int mod, float *dz, size_t M);
 
 /* Draws the weights (He normal times each op's gain, zero biases). */
 void vq_init_params(ts_vq *vq, uint64_t seed);

@@ -173,7 +173,7 @@ typedef struct {
     const char *val; /* NULL: none */
     int32_t pad_id;  /* <pad>: fills the end of a row (masked out) */
     int eval_every;  /* steps (0: 200) */
-    int val_batches; /* batches of val records evaluated (0: 8) */
+    int val_batches; /* batches of val records evaluated (0: 8), the same every time */
     const char *ckpt_path, *resume_path;
     double time_limit;
     int64_t stop_after; /* stop (with a checkpoint) after this step; 0: never */

@@ -31,9 +31,6 @@ typedef struct {
     float ema_decay;       /* codebook EMA decay (0.99) */
     float ema_eps;         /* Laplace smoothing of the counts (1e-5) */
     float restart_threshold; /* a code whose EMA count falls below is restarted */
-    int normalize;         /* 1: each modality's encoder outputs are standardised per
-                            * dimension with running statistics before the codebook, so
-                            * both modalities meet the codes on the same scale */
 } ts_vq_config;
 
 ts_vq_config ts_vq_default_config(void);
