@@ -9,8 +9,12 @@ renormalised unbiased affinities, gather -> matmul -> index_add per expert)
 and one shared expert; cross-entropy + sequence-level balance loss + gate
 penalty; AdamW with decoupled decay on matrices, global-norm clipping.
 Prints "peer_train_tokens_per_s X" (median step time over --steps steps).
+With --decode N: batch-1 greedy decoding of N tokens with a KV cache under
+torch.inference_mode (every head computed, as tessera without DRA skipping;
+the routed experts of each token as matrix-vector products), printed as
+"peer_decode_tokens_per_s X" (median of 3 runs).
 
-usage: OPENBLAS_NUM_THREADS=1 python3 bench/peer_decoder.py --threads N
+usage: OPENBLAS_NUM_THREADS=1 python3 bench/peer_decoder.py --threads N [--steps S] [--decode N]
 """
 import argparse
 import math
@@ -183,12 +187,55 @@ class Model(nn.Module):
         return ce + aux + pen, ce, loads
 
 
+@torch.inference_mode()
+def decode(m, n):
+    """Greedy batch-1 decoding of n tokens with a KV cache; returns tokens/s."""
+    c = m.c
+    H, hd, HD = c.heads, c.hd, c.heads * c.hd
+    inv = c.theta ** (-torch.arange(0, hd, 2, dtype=torch.float32) / hd)
+    scale = 1.0 / math.sqrt(hd)
+    emb = m.emb.weight
+    kc = [torch.zeros(H, n, hd) for _ in m.blocks]
+    vc = [torch.zeros(H, n, hd) for _ in m.blocks]
+    tok = 1
+    t0 = time.perf_counter()
+    for pos in range(n):
+        ang = pos * inv
+        cos, sin = ang.cos(), ang.sin()
+        x = emb[tok]
+        for li, b in enumerate(m.blocks):
+            y = b.attn.qkvg(b.n1(x))
+            q, k, v = y[:HD].view(H, hd), y[HD:2 * HD].view(H, hd), y[2 * HD:3 * HD].view(H, hd)
+            g = torch.sigmoid(y[3 * HD:] + b.attn.bg)
+            kc[li][:, pos] = rope(k, cos, sin)
+            vc[li][:, pos] = v
+            q = rope(q, cos, sin)
+            p = ((kc[li][:, :pos + 1] @ q.unsqueeze(-1)).squeeze(-1) * scale).softmax(-1)
+            a = (p.unsqueeze(1) @ vc[li][:, :pos + 1]).squeeze(1) * (g * (g > 0.5)).unsqueeze(-1)
+            x = x + b.attn.o(a.reshape(HD))
+            u = b.n2(x)
+            if b.moe:
+                f = b.ffn
+                s = torch.sigmoid(f.router(u))
+                sel = torch.topk(s + f.bias, c.used).indices
+                gw = s[sel] / s[sel].sum()
+                out = f.shared(u)
+                for e, w in zip(sel.tolist(), gw):
+                    out = out + w * (f.w2[e] @ (F.silu(f.w1[e] @ u) * (f.w3[e] @ u)))
+            else:
+                out = b.ffn(u)
+            x = x + out
+        tok = int((m.norm(x) @ emb.t()).argmax())
+    return n / (time.perf_counter() - t0)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--seq", type=int, default=256)
+    ap.add_argument("--decode", type=int, default=0)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -199,6 +246,12 @@ def main():
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
                              {"params": nodecay, "weight_decay": 0.0}],
                             lr=1e-3, betas=(0.9, 0.95), eps=1e-8)
+    print(f"peer_torch {torch.__version__} threads {torch.get_num_threads()}")
+    if a.decode > 0:
+        rates = sorted(decode(m, a.decode) for _ in range(3))
+        print(f"peer_decode_tokens_per_s {rates[1]:.1f}")
+    if a.steps <= 0:
+        return
     times = []
     for step in range(a.steps + 1):  # one warm-up step
         idx = torch.randint(0, 4096, (a.batch, a.seq + 1))
@@ -219,7 +272,6 @@ def main():
     print(f"peer_params {sum(p.numel() for p in m.parameters())}")
     print(f"peer_train_step_s {med:.4f}")
     print(f"peer_train_tokens_per_s {a.batch * a.seq / med:.1f}")
-    print(f"peer_torch {torch.__version__} threads {torch.get_num_threads()}")
 
 
 if __name__ == "__main__":

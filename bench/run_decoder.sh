@@ -4,7 +4,9 @@
 #   share of that peak) at 1 and 2 threads, the same step in PyTorch
 #   (bench/peer_decoder.py, same config, same threads, its BLAS on one
 #   thread; OpenMP waiting passively, which is fairer to it on a shared
-#   machine), and batch-1 decoding with and without DRA skipping.
+#   machine), and batch-1 decoding with and without DRA skipping, against
+#   PyTorch's batch-1 decoding with a KV cache (every head computed: the
+#   ratio is taken to tessera without skipping).
 #
 # usage: bench/run_decoder.sh [MODEL.gguf] [STEPS]
 #   MODEL.gguf: a trained model for the decoding rows (its DRA gates decide
@@ -25,6 +27,8 @@ done
 for t in 1 2; do
     build/bench/bench_decoder --threads $t --steps 0 --decode 256 ${MODEL:+--model "$MODEL"} |
         sed "s/^/d$t /" >>"$out"
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=$t OMP_WAIT_POLICY=PASSIVE $PY bench/peer_decoder.py --threads $t --steps 0 --decode 256 |
+        sed "s/^/q$t /" >>"$out"
 done
 get() { awk -v k="$1" -v f="$2" '$1 == k && $2 == f { print $3 }' "$out"; }
 echo "decoder benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg))"

@@ -1,18 +1,41 @@
 /* Inference with a KV cache, and generation. A fresh prompt goes through
- * the batched forward pass (which fills the cache); later tokens one by one. With DRA
- * skipping on, a head whose gate is <= 0.5 at this token computes no query,
- * no scores, no softmax and no value sum; its key and value are still
- * cached, since a later token may open the head. */
+ * the batched forward pass (which fills the cache); later tokens one by one.
+ * With DRA skipping on, a head whose gate is <= 0.5 at this token computes no
+ * query, no scores, no softmax, no value sum and no output projection; its
+ * key and value are still cached, since a later token may open the head.
+ *
+ * One token is memory-bound matrix-vector work (nn/matvec.h) in two rounds
+ * of tasks per block: the heads (each its k, v, q, attention and its slice of
+ * the output projection), then the FFN in fixed chunks of hidden units (each
+ * chunk its gate/up rows, SwiGLU and its slice of the down projection); then
+ * the output head in parts of rows. Each task writes its own partial output;
+ * the partials are added in a fixed order on the calling thread, so the
+ * result does not depend on the number of threads. With a pool, the whole
+ * token is one ts_pool_run (see "a token's rounds" below). */
 #include <math.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model/model_impl.h"
-#include "nn/attention.h"
 #include "nn/linear.h"
+#include "nn/matvec.h"
 #include "nn/rmsnorm.h"
 #include "nn/rope.h"
 #include "nn/swiglu.h"
+
+/* hidden units per FFN task: 64 rows of gate + up + a 64-column slice of the
+ * down projection, about 200 KB of weights at d_model 256 */
+#define FFN_CHUNK 64
+
+typedef struct {
+    const float *w1, *w3, *w2; /* rows f0.. of gate and up; w2 at column f0, row stride ldw2 */
+    int n, ldw2;
+    bool stream;  /* a routed expert: its weights pass the caches by */
+    float weight; /* mixing weight of the expert (1 for dense and shared) */
+} ffn_task;
 
 struct ts_session {
     const ts_model *m;
@@ -20,46 +43,71 @@ struct ts_session {
     int max_len, n;
     bool skip;
     int64_t done, skipped;
-    float *kc, *vc; /* [layers, max_len, HD] */
-    float *x, *xn, *kvg, *q, *gm, *att, *h, *a, *y, *s, *scores, *logits;
-    int sel[TS_MOE_MAX_EXPERTS + 1];
-    float mix[TS_MOE_MAX_EXPERTS + 1];
+    float *kc, *vc;     /* [layers, max_len, HD] */
+    float *x, *xn;      /* [D] */
+    float *gl, *gm;     /* [H] gate logits, gate multipliers (0 when closed) */
+    float *q, *att;     /* [HD] */
+    float *scores;      /* [H, max_len] */
+    float *hpart;       /* [H, D] each head's share of the output projection */
+    float *h, *a;       /* [n_tasks, 2·FFN_CHUNK], [n_tasks, FFN_CHUNK] */
+    float *fpart;       /* [n_tasks, D] each FFN task's share of the down projection */
+    float *s;           /* [E] router affinities */
+    float *logits;      /* [V] */
+    int max_tasks, n_tasks;
+    ffn_task *tasks;
+    int *order;         /* [H] heads in task order: the open ones first */
+    struct team_s *team; /* while a token runs on the pool's threads */
+    int sel[TS_MOE_MAX_EXPERTS];
+    float mix[TS_MOE_MAX_EXPERTS];
     void *mem;
 };
+
+static int chunks(int F) { return (F + FFN_CHUNK - 1) / FFN_CHUNK; }
 
 ts_status ts_session_new(const ts_model *m, int max_len, ts_session **out) {
     const ts_model_config *c = &m->c;
     if (max_len <= 0 || max_len > c->context) max_len = c->context;
     size_t H = (size_t)c->n_heads, HD = H * c->head_dim, D = (size_t)c->d_model;
-    size_t F = (size_t)(c->ffn_hidden > c->expert_hidden ? c->ffn_hidden : c->expert_hidden);
-    size_t tasks = (size_t)c->n_experts_used + 1; /* routed experts + shared, each its buffers */
+    int dense_tasks = c->n_dense_layers > 0 ? chunks(c->ffn_hidden) : 0;
+    int moe_tasks = c->n_dense_layers < c->n_layers
+                        ? (c->n_experts_used + c->n_shared) * chunks(c->expert_hidden)
+                        : 0;
+    size_t T = (size_t)(dense_tasks > moe_tasks ? dense_tasks : moe_tasks);
+    if (T < 1) T = 1;
     size_t cache = (size_t)c->n_layers * max_len * HD;
-    size_t sizes[] = {cache, cache, D, D, 2 * HD + H, HD, H, HD, tasks * 2 * F, tasks * F,
-                      tasks * D, (size_t)c->n_experts + 1, H * (size_t)max_len,
+    size_t sizes[] = {cache, cache, D, D, H, H, HD, HD, H * (size_t)max_len, H * D,
+                      T * 2 * FFN_CHUNK, T * FFN_CHUNK, T * D, (size_t)c->n_experts + 1,
                       (size_t)c->vocab_size};
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) total += (sizes[i] + 15) & ~(size_t)15;
     ts_session *s = calloc(1, sizeof *s);
     float *mem = ts_alloc_floats(total);
-    if (!s || !mem) {
+    ffn_task *tasks = calloc(T, sizeof *tasks);
+    int *order = calloc(H, sizeof *order);
+    if (!s || !mem || !tasks || !order) {
         free(s);
         free(mem);
+        free(tasks);
+        free(order);
         return ts_fail(TS_ERR_NOMEM, "model: out of memory for a KV cache of %d tokens", max_len);
     }
-    float **ptrs[] = {&s->kc, &s->vc, &s->x, &s->xn, &s->kvg, &s->q, &s->gm, &s->att,
-                      &s->h, &s->a, &s->y, &s->s, &s->scores, &s->logits};
+    float **ptrs[] = {&s->kc, &s->vc, &s->x, &s->xn, &s->gl, &s->gm, &s->q, &s->att,
+                      &s->scores, &s->hpart, &s->h, &s->a, &s->fpart, &s->s, &s->logits};
     size_t off = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
         *ptrs[i] = mem + off;
         off += (sizes[i] + 15) & ~(size_t)15;
     }
     s->m = m, s->max_len = max_len, s->mem = mem, s->skip = true;
+    s->tasks = tasks, s->max_tasks = (int)T, s->order = order;
     *out = s;
     return TS_OK;
 }
 
 void ts_session_free(ts_session *s) {
     if (!s) return;
+    free(s->tasks);
+    free(s->order);
     free(s->mem);
     free(s);
 }
@@ -72,147 +120,282 @@ void ts_session_head_work(const ts_session *s, int64_t *done, int64_t *skipped) 
     *done = s->done, *skipped = s->skipped;
 }
 
-/* ---- matrix-vector products split by rows over the pool --------------------------------
- * Each row is computed by the same code whatever the split, so the result
- * does not depend on the number of threads. */
-
-typedef struct {
-    float *y;
-    const float *W, *x;
-    int rows, cols, ldw, parts;
-    float alpha, beta;
-} gemv_job;
-
-static void gemv_part(void *vctx, int p, int np, int worker) {
-    const gemv_job *j = vctx;
-    int r0 = (int)((int64_t)j->rows * p / j->parts), r1 = (int)((int64_t)j->rows * (p + 1) / j->parts);
-    if (r1 > r0)
-        ts_gemv(j->y + r0, j->W + (size_t)r0 * j->ldw, r1 - r0, j->cols, j->ldw, j->x, j->alpha,
-                j->beta);
-}
-
-static void pgemv(ts_session *s, float *y, const float *W, int rows, int cols, int ldw,
-                  const float *x, float alpha, float beta) {
-    int parts = ts_pool_threads(s->pool);
-    if (parts > 1 && (int64_t)rows * cols < 32768) parts = 1; /* not worth a wake-up */
-    gemv_job j = {y, W, x, rows, cols, ldw, parts, alpha, beta};
-    if (parts == 1)
-        gemv_part(&j, 0, 1, 0);
-    else
-        ts_pool_run(s->pool, parts, gemv_part, &j);
-}
-
-/* ---- one token ----------------------------------------------------------------------------- */
+/* ---- one token -------------------------------------------------------------------------- */
 
 typedef struct {
     ts_session *s;
     const ts_layer_w *W;
-    const float *kc, *vc;
+    float *kc, *vc; /* this layer's cache */
     int pos;
 } step_job;
 
-/* head h: query, scores, softmax, value sum; the gate multiplier folded in */
-static void head_task(void *vctx, int h, int n, int worker) {
+/* head order[i]: its key and value (cached), then, when the head is open or
+ * skipping is off, query, scores over pos + 1 keys, softmax, value sum, the
+ * gate multiplier and its slice of the output projection into hpart[h] */
+static void head_task(void *vctx, int i, int n, int worker) {
     const step_job *j = vctx;
     ts_session *s = j->s;
-    const ts_model_config *c = &s->m->c;
-    const int D = c->d_model, hd = c->head_dim, HD = c->n_heads * hd;
-    float *att = s->att + (size_t)h * hd, mult = s->gm[h];
-    if (mult == 0.0f) {
-        for (int i = 0; i < hd; i++) att[i] = 0.0f;
-        if (s->skip) return;
-    }
-    float *q = s->q + (size_t)h * hd;
-    ts_gemv(q, j->W->wqkvg + (size_t)h * hd * D, hd, D, D, s->xn, 1.0f, 0.0f);
-    ts_rope_forward(q, hd, 1, 1, hd, &j->pos, s->m->rope_cos, s->m->rope_sin);
-    ts_attention_query(att, q, j->kc + (size_t)h * hd, j->vc + (size_t)h * hd, HD, j->pos + 1, hd,
-                       s->scores + (size_t)h * s->max_len);
-    for (int i = 0; i < hd; i++) att[i] *= mult;
+    const ts_model *m = s->m;
+    const ts_model_config *c = &m->c;
+    const int h = s->order[i], D = c->d_model, hd = c->head_dim, HD = c->n_heads * hd;
+    const size_t ho = (size_t)h * hd;
+    float *k = j->kc + (size_t)j->pos * HD + ho, *v = j->vc + (size_t)j->pos * HD + ho;
+    ts_matvec(k, j->W->wqkvg + (HD + ho) * D, hd, D, D, s->xn);
+    ts_matvec(v, j->W->wqkvg + (2 * HD + ho) * D, hd, D, D, s->xn);
+    ts_rope_forward(k, hd, 1, 1, hd, &j->pos, m->rope_cos, m->rope_sin);
+    const float mult = s->gm[h];
+    if (mult == 0.0f && s->skip) return;
+    float *q = s->q + ho, *att = s->att + ho, *sc = s->scores + (size_t)h * s->max_len;
+    ts_matvec(q, j->W->wqkvg + ho * D, hd, D, D, s->xn);
+    ts_rope_forward(q, hd, 1, 1, hd, &j->pos, m->rope_cos, m->rope_sin);
+    /* scores = K q / sqrt(hd) over the cached keys of this head (row stride HD) */
+    const int len = j->pos + 1;
+    ts_matvec(sc, j->kc + ho, len, hd, HD, q);
+    const float scale = 1.0f / sqrtf((float)hd);
+    float mx = -INFINITY, sum = 0;
+    for (int t = 0; t < len; t++) mx = fmaxf(mx, sc[t] *= scale);
+    for (int t = 0; t < len; t++) sum += (sc[t] = expf(sc[t] - mx));
+    const float inv = mult / sum; /* the gate multiplier folded into the softmax */
+    for (int t = 0; t < len; t++) sc[t] *= inv;
+    memset(att, 0, sizeof(float) * (size_t)hd);
+    ts_vecmat_acc(att, sc, j->vc + ho, len, hd, HD);
+    ts_matvec(s->hpart + (size_t)h * D, j->W->wo + ho, D, hd, HD, att);
 }
 
-/* task k < K: routed expert sel[k]; task K: the shared expert */
-static void expert_task(void *vctx, int k, int n, int worker) {
+/* FFN task t: SwiGLU over its hidden units, its share of the down projection */
+static void ffn_task_run(void *vctx, int t, int n, int worker) {
     const step_job *j = vctx;
     ts_session *s = j->s;
-    const ts_model_config *c = &s->m->c;
-    const int D = c->d_model, Fe = c->expert_hidden;
-    float *h = s->h + (size_t)k * 2 * Fe, *a = s->a + (size_t)k * Fe, *y = s->y + (size_t)k * D;
-    const float *w1, *w3, *w2;
-    if (k < c->n_experts_used) {
-        size_t fo = (size_t)s->sel[k] * Fe * D;
-        w1 = j->W->ew1 + fo, w3 = j->W->ew3 + fo, w2 = j->W->ew2 + fo;
-    } else {
-        w1 = j->W->sw13, w3 = j->W->sw13 + (size_t)Fe * D, w2 = j->W->sw2;
+    const int D = s->m->c.d_model;
+    const ffn_task *f = &s->tasks[t];
+    float *h = s->h + (size_t)t * 2 * FFN_CHUNK, *a = s->a + (size_t)t * FFN_CHUNK;
+    void (*mv)(float *, const float *, int, int, int, const float *) =
+        f->stream ? ts_matvec_stream : ts_matvec;
+    mv(h, f->w1, f->n, D, D, s->xn);
+    mv(h + f->n, f->w3, f->n, D, D, s->xn);
+    ts_swiglu_forward(a, h, 1, f->n);
+    mv(s->fpart + (size_t)t * D, f->w2, D, f->n, f->ldw2, a);
+}
+
+/* one expert (or the dense FFN) [F hidden units] as tasks of FFN_CHUNK units */
+static void add_ffn(ts_session *s, const float *w1, const float *w3, const float *w2, int F,
+                    float weight, bool stream) {
+    const int D = s->m->c.d_model;
+    for (int f0 = 0; f0 < F; f0 += FFN_CHUNK) {
+        ffn_task *t = &s->tasks[s->n_tasks++];
+        t->n = F - f0 < FFN_CHUNK ? F - f0 : FFN_CHUNK;
+        t->w1 = w1 + (size_t)f0 * D, t->w3 = w3 + (size_t)f0 * D, t->w2 = w2 + f0;
+        t->ldw2 = F, t->weight = weight, t->stream = stream;
     }
-    ts_gemv(h, w1, Fe, D, D, s->xn, 1.0f, 0.0f);
-    ts_gemv(h + Fe, w3, Fe, D, D, s->xn, 1.0f, 0.0f);
-    ts_swiglu_forward(a, h, 1, Fe);
-    ts_gemv(y, w2, D, Fe, Fe, a, 1.0f, 0.0f);
+}
+
+/* DeepSeek-V3 routing of one token: affinities, top K of affinity + bias,
+ * mixing weights renormalised over the selected */
+static void route(ts_session *s, const ts_layer_w *W) {
+    const ts_model_config *c = &s->m->c;
+    const int E = c->n_experts, K = c->n_experts_used, D = c->d_model;
+    ts_matvec(s->s, W->router, E, D, D, s->xn);
+    for (int e = 0; e < E; e++) s->s[e] = 1.0f / (1.0f + expf(-s->s[e]));
+    uint8_t taken[TS_MOE_MAX_EXPERTS] = {0};
+    float sum = 0;
+    for (int k = 0; k < K; k++) {
+        int best = -1;
+        float bv = 0;
+        for (int e = 0; e < E; e++) {
+            if (taken[e]) continue;
+            float v = s->s[e] + W->rbias[e];
+            if (best < 0 || v > bv) best = e, bv = v;
+        }
+        taken[best] = 1;
+        s->sel[k] = best;
+        sum += s->s[best];
+    }
+    for (int k = 0; k < K; k++) s->mix[k] = s->s[s->sel[k]] / sum;
+}
+
+typedef struct {
+    float *y;
+    const float *W, *x;
+    int rows, cols, parts;
+} rows_job;
+
+static void rows_part(void *vctx, int p, int np, int worker) {
+    const rows_job *j = vctx;
+    int r0 = (int)((int64_t)j->rows * p / j->parts), r1 = (int)((int64_t)j->rows * (p + 1) / j->parts);
+    if (r1 > r0) ts_matvec(j->y + r0, j->W + (size_t)r0 * j->cols, r1 - r0, j->cols, j->cols, j->x);
+}
+
+/* ---- a token's rounds of tasks over the pool -----------------------------------------------
+ * One ts_pool_run per token: the calling thread runs the token (pool task 0)
+ * and the workers (tasks 1..) help with each round of tasks, claiming them
+ * one by one from a shared word [round:24 | count:20 | next:20]. A claim is
+ * a compare-and-swap on that word, so it can only take a task of the round
+ * still open. Every task writes its own outputs with the same code whoever
+ * runs it, so the bytes do not depend on who claims what; and a worker that
+ * a busy machine keeps off the CPU holds up nothing: the calling thread
+ * takes what is left and waits only for tasks already claimed, and at most
+ * once per token for a worker to come back. */
+
+#define ROUND_SHIFT 40
+#define COUNT_SHIFT 20
+#define FIELD_MASK ((UINT64_C(1) << COUNT_SHIFT) - 1)
+#define ROUND_DONE UINT64_C(0xFFFFFF) /* the token is finished: workers return */
+#define MAX_TASKS ((int)FIELD_MASK)
+
+typedef struct team_s {
+    _Atomic uint64_t word;
+    atomic_int done; /* tasks finished in the open round */
+    uint64_t round;
+    ts_task_fn fn; /* of the open round: read only after a successful claim */
+    void *ctx;
+} team;
+
+static void spin_pause(int *spins) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+    if (++*spins >= 256) *spins = 0, sched_yield();
+}
+
+/* claims and runs tasks of the open round until none is left; false once the
+ * token is finished */
+static bool help(team *tm, int worker) {
+    uint64_t w = atomic_load_explicit(&tm->word, memory_order_acquire);
+    for (;;) {
+        uint64_t round = w >> ROUND_SHIFT, next = w & FIELD_MASK;
+        if (round == ROUND_DONE) return false;
+        if (next >= ((w >> COUNT_SHIFT) & FIELD_MASK)) return true;
+        if (atomic_compare_exchange_weak_explicit(&tm->word, &w, w + 1, memory_order_acq_rel,
+                                                  memory_order_acquire)) {
+            tm->fn(tm->ctx, (int)next, 0, worker);
+            atomic_fetch_add_explicit(&tm->done, 1, memory_order_release);
+            w = atomic_load_explicit(&tm->word, memory_order_acquire);
+        }
+    }
+}
+
+/* runs tasks 0..count-1 of fn, with whatever workers are there */
+static void run_tasks(ts_session *s, int count, ts_task_fn fn, void *ctx) {
+    team *tm = s->team;
+    if (!tm || count <= 1 || count > MAX_TASKS) {
+        for (int t = 0; t < count; t++) fn(ctx, t, count, 0);
+        return;
+    }
+    tm->fn = fn, tm->ctx = ctx, tm->round++;
+    atomic_store_explicit(&tm->done, 0, memory_order_relaxed);
+    atomic_store_explicit(&tm->word, tm->round << ROUND_SHIFT | (uint64_t)count << COUNT_SHIFT,
+                          memory_order_release);
+    help(tm, 0);
+    for (int spins = 0; atomic_load_explicit(&tm->done, memory_order_acquire) < count;)
+        spin_pause(&spins);
+}
+
+static void step(ts_session *s, int32_t id, bool want_logits);
+
+typedef struct {
+    ts_session *s;
+    team tm;
+    int32_t id;
+    bool want_logits;
+} token_job;
+
+static void token_task(void *vctx, int i, int n, int worker) {
+    token_job *j = vctx;
+    if (i == 0) { /* the calling thread (pool task 0) */
+        j->s->team = &j->tm;
+        step(j->s, j->id, j->want_logits);
+        j->s->team = NULL;
+        atomic_store_explicit(&j->tm.word, ROUND_DONE << ROUND_SHIFT, memory_order_release);
+        return;
+    }
+    uint64_t seen = 0;
+    for (int spins = 0;;) {
+        uint64_t w = atomic_load_explicit(&j->tm.word, memory_order_acquire);
+        uint64_t round = w >> ROUND_SHIFT;
+        if (round == ROUND_DONE) return;
+        if (round != seen) {
+            if (!help(&j->tm, worker)) return;
+            seen = round, spins = 0;
+        } else {
+            spin_pause(&spins);
+        }
+    }
+}
+
+/* one token through the model, on the pool's threads when there are several */
+static void step_pooled(ts_session *s, int32_t id, bool want_logits) {
+    int threads = ts_pool_threads(s->pool);
+    if (threads <= 1) {
+        step(s, id, want_logits);
+        return;
+    }
+    token_job j = {.s = s, .id = id, .want_logits = want_logits};
+    atomic_init(&j.tm.word, 0);
+    atomic_init(&j.tm.done, 0);
+    ts_pool_run(s->pool, threads, token_task, &j);
 }
 
 static void step(ts_session *s, int32_t id, bool want_logits) {
     const ts_model *m = s->m;
     const ts_model_config *c = &m->c;
     const int D = c->d_model, H = c->n_heads, hd = c->head_dim, HD = H * hd;
-    const int E = c->n_experts, K = c->n_experts_used;
+    const int K = c->n_experts_used;
     const int pos = s->n;
     memcpy(s->x, m->w.tok_embd + (size_t)id * D, sizeof(float) * (size_t)D);
     for (int l = 0; l < c->n_layers; l++) {
         const ts_layer_w *W = &m->w.L[l];
-        float *kc = s->kc + (size_t)l * s->max_len * HD, *vc = s->vc + (size_t)l * s->max_len * HD;
+        step_job j = {s, W, s->kc + (size_t)l * s->max_len * HD,
+                      s->vc + (size_t)l * s->max_len * HD, pos};
+        /* x += Σ_h m_h · Attn_h(RMSNorm(x)) · wo_hᵀ */
         ts_rmsnorm_forward(s->xn, NULL, s->x, W->attn_norm, 1, D, c->norm_eps);
-        /* keys, values and gate logits for every head (rows HD .. 3HD+H) */
-        pgemv(s, s->kvg, W->wqkvg + (size_t)HD * D, 2 * HD + H, D, D, s->xn, 1.0f, 0.0f);
-        memcpy(kc + (size_t)pos * HD, s->kvg, sizeof(float) * HD);
-        memcpy(vc + (size_t)pos * HD, s->kvg + HD, sizeof(float) * HD);
-        ts_rope_forward(kc + (size_t)pos * HD, HD, 1, H, hd, &pos, m->rope_cos, m->rope_sin);
+        ts_matvec(s->gl, W->wqkvg + (size_t)3 * HD * D, H, D, D, s->xn);
         int open = 0;
         for (int h = 0; h < H; h++) {
-            float g = 1.0f / (1.0f + expf(-(s->kvg[2 * HD + h] + W->bgate[h])));
+            float g = 1.0f / (1.0f + expf(-(s->gl[h] + W->bgate[h])));
             s->gm[h] = g > 0.5f ? g : 0.0f;
-            open += s->gm[h] != 0.0f;
+            if (s->gm[h] != 0.0f) s->order[open++] = h;
         }
+        for (int h = 0, k = open; h < H; h++)
+            if (s->gm[h] == 0.0f) s->order[k++] = h;
         s->done += s->skip ? open : H;
         s->skipped += s->skip ? H - open : 0;
-        step_job j = {s, W, kc, vc, pos};
-        ts_pool_run(s->pool, H, head_task, &j);
-        pgemv(s, s->x, W->wo, D, HD, HD, s->att, 1.0f, 1.0f);
+        run_tasks(s, H, head_task, &j);
+        for (int h = 0; h < H; h++) {
+            if (s->skip && s->gm[h] == 0.0f) continue;
+            const float *p = s->hpart + (size_t)h * D;
+            for (int i = 0; i < D; i++) s->x[i] += p[i];
+        }
+        /* x += FFN(RMSNorm(x)) */
         ts_rmsnorm_forward(s->xn, NULL, s->x, W->ffn_norm, 1, D, c->norm_eps);
+        s->n_tasks = 0;
         if (!W->moe) {
-            int F = c->ffn_hidden;
-            pgemv(s, s->h, W->w13, 2 * F, D, D, s->xn, 1.0f, 0.0f);
-            ts_swiglu_forward(s->a, s->h, 1, F);
-            pgemv(s, s->x, W->w2, D, F, F, s->a, 1.0f, 1.0f);
-            continue;
-        }
-        ts_gemv(s->s, W->router, E, D, D, s->xn, 1.0f, 0.0f);
-        for (int e = 0; e < E; e++) s->s[e] = 1.0f / (1.0f + expf(-s->s[e]));
-        uint8_t taken[TS_MOE_MAX_EXPERTS] = {0};
-        float sum = 0;
-        for (int k = 0; k < K; k++) {
-            int best = -1;
-            float bv = 0;
-            for (int e = 0; e < E; e++) {
-                if (taken[e]) continue;
-                float v = s->s[e] + W->rbias[e];
-                if (best < 0 || v > bv) best = e, bv = v;
+            const int F = c->ffn_hidden;
+            add_ffn(s, W->w13, W->w13 + (size_t)F * D, W->w2, F, 1.0f, false);
+        } else {
+            const int Fe = c->expert_hidden;
+            route(s, W);
+            if (c->n_shared) add_ffn(s, W->sw13, W->sw13 + (size_t)Fe * D, W->sw2, Fe, 1.0f, false);
+            for (int k = 0; k < K; k++) {
+                size_t fo = (size_t)s->sel[k] * Fe * D;
+                add_ffn(s, W->ew1 + fo, W->ew3 + fo, W->ew2 + fo, Fe, s->mix[k], true);
             }
-            taken[best] = 1;
-            s->sel[k] = best;
-            sum += s->s[best];
         }
-        for (int k = 0; k < K; k++) s->mix[k] = s->s[s->sel[k]] / sum;
-        ts_pool_run(s->pool, K + (c->n_shared ? 1 : 0), expert_task, &j);
-        /* summed in a fixed order: the shared expert, then the routed ones */
-        if (c->n_shared)
-            for (int i = 0; i < D; i++) s->x[i] += s->y[(size_t)K * D + i];
-        for (int k = 0; k < K; k++)
-            for (int i = 0; i < D; i++) s->x[i] += s->mix[k] * s->y[(size_t)k * D + i];
+        run_tasks(s, s->n_tasks, ffn_task_run, &j);
+        /* in task order: the dense chunks, or the shared expert then the routed ones */
+        for (int t = 0; t < s->n_tasks; t++) {
+            const float *p = s->fpart + (size_t)t * D, w = s->tasks[t].weight;
+            if (w == 1.0f)
+                for (int i = 0; i < D; i++) s->x[i] += p[i];
+            else
+                for (int i = 0; i < D; i++) s->x[i] += w * p[i];
+        }
     }
     s->n++;
     if (!want_logits) return;
     ts_rmsnorm_forward(s->xn, NULL, s->x, m->w.out_norm, 1, D, c->norm_eps);
-    pgemv(s, s->logits, m->w.output, c->vocab_size, D, D, s->xn, 1.0f, 0.0f);
+    /* the output head in parts of about 256 rows */
+    rows_job rj = {s->logits, m->w.output, s->xn, c->vocab_size, D, (c->vocab_size + 255) / 256};
+    run_tasks(s, rj.parts, rows_part, &rj);
 }
 
 ts_status ts_session_feed(ts_session *s, const int32_t *ids, int n, float *logits) {
@@ -235,7 +418,7 @@ ts_status ts_session_feed(ts_session *s, const int32_t *ids, int n, float *logit
         ts_acts_free(&a);
         s->n = n;
     } else {
-        for (int i = 0; i < n; i++) step(s, ids[i], logits && i == n - 1);
+        for (int i = 0; i < n; i++) step_pooled(s, ids[i], logits && i == n - 1);
     }
     if (logits && n > 0)
         memcpy(logits, s->logits, sizeof(float) * (size_t)s->m->c.vocab_size);

@@ -2,6 +2,8 @@
 
 #include <cblas.h>
 
+#include "nn/matvec.h"
+
 typedef struct {
     bool ta, tb;
     int M, N, K, ldA, ldB, ldC, parts;
@@ -52,40 +54,14 @@ void ts_linear_backward(ts_pool *pool, float *dinp, float *dW, float *dbias, con
             for (int o = 0; o < OC; o++) dbias[o] += dout[(size_t)n * OC + o];
 }
 
-/* Dot products of four rows at once against x, 16 lanes of partial sums per
- * row so the compiler keeps them in vector registers. */
+/* Through ts_matvec in blocks of rows, alpha and beta applied after. */
 void ts_gemv(float *y, const float *W, int rows, int cols, int ldw, const float *x, float alpha,
              float beta) {
-    int r = 0;
-    for (; r + 4 <= rows; r += 4) {
-        const float *w0 = W + (size_t)r * ldw, *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw;
-        float a0[16] = {0}, a1[16] = {0}, a2[16] = {0}, a3[16] = {0};
-        int c = 0;
-        for (; c + 16 <= cols; c += 16)
-            for (int k = 0; k < 16; k++) {
-                float xv = x[c + k];
-                a0[k] += w0[c + k] * xv;
-                a1[k] += w1[c + k] * xv;
-                a2[k] += w2[c + k] * xv;
-                a3[k] += w3[c + k] * xv;
-            }
-        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        for (int k = 0; k < 16; k++) s0 += a0[k], s1 += a1[k], s2 += a2[k], s3 += a3[k];
-        for (; c < cols; c++) {
-            float xv = x[c];
-            s0 += w0[c] * xv, s1 += w1[c] * xv, s2 += w2[c] * xv, s3 += w3[c] * xv;
-        }
-        float s[4] = {s0, s1, s2, s3};
-        for (int k = 0; k < 4; k++) y[r + k] = alpha * s[k] + (beta != 0.0f ? beta * y[r + k] : 0.0f);
-    }
-    for (; r < rows; r++) {
-        const float *w = W + (size_t)r * ldw;
-        float a[16] = {0}, sum = 0;
-        int c = 0;
-        for (; c + 16 <= cols; c += 16)
-            for (int k = 0; k < 16; k++) a[k] += w[c + k] * x[c + k];
-        for (int k = 0; k < 16; k++) sum += a[k];
-        for (; c < cols; c++) sum += w[c] * x[c];
-        y[r] = alpha * sum + (beta != 0.0f ? beta * y[r] : 0.0f);
+    float t[64];
+    for (int r0 = 0; r0 < rows; r0 += 64) {
+        int n = rows - r0 < 64 ? rows - r0 : 64;
+        ts_matvec(t, W + (size_t)r0 * ldw, n, cols, ldw, x);
+        for (int k = 0; k < n; k++)
+            y[r0 + k] = alpha * t[k] + (beta != 0.0f ? beta * y[r0 + k] : 0.0f);
     }
 }

@@ -18,8 +18,8 @@ void ts_gemm(ts_pool *pool, bool transA, bool transB, int M, int N, int K, float
              const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
 /* y[rows] = alpha · W[rows, cols] · x + beta · y (W row stride ldw): the
- * matrix-vector product of batch-1 decoding, written for the vector units
- * (OpenBLAS's sgemv is slow at these small sizes). beta 0 ignores y. */
+ * matrix-vector product of batch-1 decoding, through ts_matvec (nn/matvec.h).
+ * beta 0 ignores y. */
 void ts_gemv(float *y, const float *W, int rows, int cols, int ldw, const float *x, float alpha,
              float beta);
 
