@@ -340,13 +340,16 @@ static const float *downmix(const float *restrict in, int ch, size_t n, float *r
     return mono;
 }
 
-/* No NaN or infinity: an all-ones exponent, tested on the bits. */
-static bool all_finite(const float *x, size_t n) {
+/* Float files may clip a little past +-1, but nothing real comes near
+ * 2^16: such values (and NaN, infinity) would overflow the resampler's sums
+ * into NaN, so they are refused. Tested on the bits: exponent >= 2^16. */
+#define TS_AUDIO_MAX_ABS_SAMPLE 65536.0f
+static bool all_plausible(const float *x, size_t n) {
     uint32_t bad = 0;
     for (size_t i = 0; i < n; i++) {
         uint32_t u;
         memcpy(&u, &x[i], 4);
-        bad |= (uint32_t)((u & 0x7f800000u) == 0x7f800000u);
+        bad |= (uint32_t)((u & 0x7f800000u) >= 0x47800000u); /* |x| >= 2^16, inf, NaN */
     }
     return !bad;
 }
@@ -386,10 +389,10 @@ ts_status ts_audio_load_mem(const uint8_t *buf, size_t len, const char *name, fl
             break;
         }
         const float *m = downmix(block, ch, (size_t)got, mono);
-        bool finite = all_finite(m, (size_t)got);
-        if (!finite) {
-            s = ts_fail(TS_ERR_INPUT, "%s: audio contains non-finite samples (NaN or infinity)",
-                        name);
+        if (!all_plausible(m, (size_t)got)) {
+            s = ts_fail(TS_ERR_INPUT,
+                        "%s: audio contains non-finite samples (NaN, infinity, or |x| >= %.0f)",
+                        name, TS_AUDIO_MAX_ABS_SAMPLE);
             break;
         }
         s = ts_resampler_push(rs, m, (size_t)got, &out);

@@ -44,4 +44,8 @@ for t in 1 2; do
         "$(get d$t decode_dra_tokens_per_s) tok/s with (per CPU-second of the main thread:" \
         "$(get d$t decode_nodra_tokens_per_cpu_s) / $(get d$t decode_dra_tokens_per_cpu_s));" \
         "head work skipped $(get d$t decode_head_work_skipped)"
+    n=$(get d$t decode_nodra_tokens_per_s); p=$(get q$t peer_decode_tokens_per_s)
+    echo "  pytorch batch-1 decoding, $t thread(s): $p tok/s; tessera/pytorch" \
+        "$(awk -v a="$n" -v b="$p" 'BEGIN { printf "%.2fx", a / b }') without DRA skipping," \
+        "$(awk -v a="$(get d$t decode_dra_tokens_per_s)" -v b="$p" 'BEGIN { printf "%.2fx", a / b }') with"
 done

@@ -43,19 +43,19 @@ struct ts_session {
     int max_len, n;
     bool skip;
     int64_t done, skipped;
-    float *kc, *vc;     /* [layers, max_len, HD] */
-    float *x, *xn;      /* [D] */
-    float *gl, *gm;     /* [H] gate logits, gate multipliers (0 when closed) */
-    float *q, *att;     /* [HD] */
-    float *scores;      /* [H, max_len] */
-    float *hpart;       /* [H, D] each head's share of the output projection */
-    float *h, *a;       /* [n_tasks, 2·FFN_CHUNK], [n_tasks, FFN_CHUNK] */
-    float *fpart;       /* [n_tasks, D] each FFN task's share of the down projection */
-    float *s;           /* [E] router affinities */
-    float *logits;      /* [V] */
+    float *kc, *vc; /* [layers, max_len, HD] */
+    float *x, *xn;  /* [D] */
+    float *gl, *gm; /* [H] gate logits, gate multipliers (0 when closed) */
+    float *q, *att; /* [HD] */
+    float *scores;  /* [H, max_len] */
+    float *hpart;   /* [H, D] each head's share of the output projection */
+    float *h, *a;   /* [n_tasks, 2·FFN_CHUNK], [n_tasks, FFN_CHUNK] */
+    float *fpart;   /* [n_tasks, D] each FFN task's share of the down projection */
+    float *s;       /* [E] router affinities */
+    float *logits;  /* [V] */
     int max_tasks, n_tasks;
     ffn_task *tasks;
-    int *order;         /* [H] heads in task order: the open ones first */
+    int *order;          /* [H] heads in task order: the open ones first */
     struct team_s *team; /* while a token runs on the pool's threads */
     int sel[TS_MOE_MAX_EXPERTS];
     float mix[TS_MOE_MAX_EXPERTS];
@@ -75,11 +75,24 @@ ts_status ts_session_new(const ts_model *m, int max_len, ts_session **out) {
     size_t T = (size_t)(dense_tasks > moe_tasks ? dense_tasks : moe_tasks);
     if (T < 1) T = 1;
     size_t cache = (size_t)c->n_layers * max_len * HD;
-    size_t sizes[] = {cache, cache, D, D, H, H, HD, HD, H * (size_t)max_len, H * D,
-                      T * 2 * FFN_CHUNK, T * FFN_CHUNK, T * D, (size_t)c->n_experts + 1,
+    size_t sizes[] = {cache,
+                      cache,
+                      D,
+                      D,
+                      H,
+                      H,
+                      HD,
+                      HD,
+                      H * (size_t)max_len,
+                      H * D,
+                      T * 2 * FFN_CHUNK,
+                      T * FFN_CHUNK,
+                      T * D,
+                      (size_t)c->n_experts + 1,
                       (size_t)c->vocab_size};
     size_t total = 0;
-    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) total += (sizes[i] + 15) & ~(size_t)15;
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+        total += (sizes[i] + 15) & ~(size_t)15;
     ts_session *s = calloc(1, sizeof *s);
     float *mem = ts_alloc_floats(total);
     ffn_task *tasks = calloc(T, sizeof *tasks);
@@ -91,8 +104,8 @@ ts_status ts_session_new(const ts_model *m, int max_len, ts_session **out) {
         free(order);
         return ts_fail(TS_ERR_NOMEM, "model: out of memory for a KV cache of %d tokens", max_len);
     }
-    float **ptrs[] = {&s->kc, &s->vc, &s->x, &s->xn, &s->gl, &s->gm, &s->q, &s->att,
-                      &s->scores, &s->hpart, &s->h, &s->a, &s->fpart, &s->s, &s->logits};
+    float **ptrs[] = {&s->kc,     &s->vc,    &s->x, &s->xn, &s->gl,    &s->gm, &s->q,     &s->att,
+                      &s->scores, &s->hpart, &s->h, &s->a,  &s->fpart, &s->s,  &s->logits};
     size_t off = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
         *ptrs[i] = mem + off;
@@ -153,10 +166,13 @@ static void head_task(void *vctx, int i, int n, int worker) {
     ts_matvec(sc, j->kc + ho, len, hd, HD, q);
     const float scale = 1.0f / sqrtf((float)hd);
     float mx = -INFINITY, sum = 0;
-    for (int t = 0; t < len; t++) mx = fmaxf(mx, sc[t] *= scale);
-    for (int t = 0; t < len; t++) sum += (sc[t] = expf(sc[t] - mx));
+    for (int t = 0; t < len; t++)
+        mx = fmaxf(mx, sc[t] *= scale);
+    for (int t = 0; t < len; t++)
+        sum += (sc[t] = expf(sc[t] - mx));
     const float inv = mult / sum; /* the gate multiplier folded into the softmax */
-    for (int t = 0; t < len; t++) sc[t] *= inv;
+    for (int t = 0; t < len; t++)
+        sc[t] *= inv;
     memset(att, 0, sizeof(float) * (size_t)hd);
     ts_vecmat_acc(att, sc, j->vc + ho, len, hd, HD);
     ts_matvec(s->hpart + (size_t)h * D, j->W->wo + ho, D, hd, HD, att);
@@ -195,7 +211,8 @@ static void route(ts_session *s, const ts_layer_w *W) {
     const ts_model_config *c = &s->m->c;
     const int E = c->n_experts, K = c->n_experts_used, D = c->d_model;
     ts_matvec(s->s, W->router, E, D, D, s->xn);
-    for (int e = 0; e < E; e++) s->s[e] = 1.0f / (1.0f + expf(-s->s[e]));
+    for (int e = 0; e < E; e++)
+        s->s[e] = 1.0f / (1.0f + expf(-s->s[e]));
     uint8_t taken[TS_MOE_MAX_EXPERTS] = {0};
     float sum = 0;
     for (int k = 0; k < K; k++) {
@@ -210,7 +227,8 @@ static void route(ts_session *s, const ts_layer_w *W) {
         s->sel[k] = best;
         sum += s->s[best];
     }
-    for (int k = 0; k < K; k++) s->mix[k] = s->s[s->sel[k]] / sum;
+    for (int k = 0; k < K; k++)
+        s->mix[k] = s->s[s->sel[k]] / sum;
 }
 
 typedef struct {
@@ -221,7 +239,8 @@ typedef struct {
 
 static void rows_part(void *vctx, int p, int np, int worker) {
     const rows_job *j = vctx;
-    int r0 = (int)((int64_t)j->rows * p / j->parts), r1 = (int)((int64_t)j->rows * (p + 1) / j->parts);
+    int r0 = (int)((int64_t)j->rows * p / j->parts),
+        r1 = (int)((int64_t)j->rows * (p + 1) / j->parts);
     if (r1 > r0) ts_matvec(j->y + r0, j->W + (size_t)r0 * j->cols, r1 - r0, j->cols, j->cols, j->x);
 }
 
@@ -278,7 +297,8 @@ static bool help(team *tm, int worker) {
 static void run_tasks(ts_session *s, int count, ts_task_fn fn, void *ctx) {
     team *tm = s->team;
     if (!tm || count <= 1 || count > MAX_TASKS) {
-        for (int t = 0; t < count; t++) fn(ctx, t, count, 0);
+        for (int t = 0; t < count; t++)
+            fn(ctx, t, count, 0);
         return;
     }
     tm->fn = fn, tm->ctx = ctx, tm->round++;
@@ -363,7 +383,8 @@ static void step(ts_session *s, int32_t id, bool want_logits) {
         for (int h = 0; h < H; h++) {
             if (s->skip && s->gm[h] == 0.0f) continue;
             const float *p = s->hpart + (size_t)h * D;
-            for (int i = 0; i < D; i++) s->x[i] += p[i];
+            for (int i = 0; i < D; i++)
+                s->x[i] += p[i];
         }
         /* x += FFN(RMSNorm(x)) */
         ts_rmsnorm_forward(s->xn, NULL, s->x, W->ffn_norm, 1, D, c->norm_eps);
@@ -385,9 +406,11 @@ static void step(ts_session *s, int32_t id, bool want_logits) {
         for (int t = 0; t < s->n_tasks; t++) {
             const float *p = s->fpart + (size_t)t * D, w = s->tasks[t].weight;
             if (w == 1.0f)
-                for (int i = 0; i < D; i++) s->x[i] += p[i];
+                for (int i = 0; i < D; i++)
+                    s->x[i] += p[i];
             else
-                for (int i = 0; i < D; i++) s->x[i] += w * p[i];
+                for (int i = 0; i < D; i++)
+                    s->x[i] += w * p[i];
         }
     }
     s->n++;
@@ -418,10 +441,10 @@ ts_status ts_session_feed(ts_session *s, const int32_t *ids, int n, float *logit
         ts_acts_free(&a);
         s->n = n;
     } else {
-        for (int i = 0; i < n; i++) step_pooled(s, ids[i], logits && i == n - 1);
+        for (int i = 0; i < n; i++)
+            step_pooled(s, ids[i], logits && i == n - 1);
     }
-    if (logits && n > 0)
-        memcpy(logits, s->logits, sizeof(float) * (size_t)s->m->c.vocab_size);
+    if (logits && n > 0) memcpy(logits, s->logits, sizeof(float) * (size_t)s->m->c.vocab_size);
     return TS_OK;
 }
 

@@ -2,6 +2,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -22,9 +23,12 @@ static inline void matvec(float *y, const float *W, int rows, int cols, int ldw,
                           bool stream) {
     const int c32 = cols & ~31, c8 = cols & ~7;
     for (int r = 0; r < rows; r++) {
-        const float *w = W + (size_t)r * ldw, *ahead = w + 2 * (size_t)ldw;
+        const float *w = W + (size_t)r * ldw;
+        /* (an address, not a pointer: it may lie past the end of W) */
+        const uintptr_t ahead = (uintptr_t)w + 2 * sizeof(float) * (size_t)ldw;
         if (stream)
-            for (int c = 0; c < cols; c += 16) _mm_prefetch((const char *)(ahead + c), _MM_HINT_NTA);
+            for (int c = 0; c < cols; c += 16)
+                _mm_prefetch((const char *)(ahead + sizeof(float) * (size_t)c), _MM_HINT_NTA);
         else
             _mm_prefetch((const char *)ahead, _MM_HINT_T0);
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
@@ -38,7 +42,8 @@ static inline void matvec(float *y, const float *W, int rows, int cols, int ldw,
         for (; c < c8; c += 8)
             a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + c), _mm256_loadu_ps(x + c), a0);
         float s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-        for (; c < cols; c++) s += w[c] * x[c];
+        for (; c < cols; c++)
+            s += w[c] * x[c];
         y[r] = s;
     }
 }
@@ -71,11 +76,13 @@ void ts_vecmat_acc(float *y, const float *a, const float *W, int rows, int cols,
     for (; c + 8 <= cols; c += 8) {
         __m256 y0 = _mm256_loadu_ps(y + c);
         for (int r = 0; r < rows; r++)
-            y0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + r), _mm256_loadu_ps(W + (size_t)r * ldw + c), y0);
+            y0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + r),
+                                 _mm256_loadu_ps(W + (size_t)r * ldw + c), y0);
         _mm256_storeu_ps(y + c, y0);
     }
     for (; c < cols; c++)
-        for (int r = 0; r < rows; r++) y[c] += a[r] * W[(size_t)r * ldw + c];
+        for (int r = 0; r < rows; r++)
+            y[c] += a[r] * W[(size_t)r * ldw + c];
 }
 
 #else /* plain C: 8 lanes of partial sums per row, the same for every row */
@@ -86,9 +93,12 @@ void ts_matvec(float *y, const float *W, int rows, int cols, int ldw, const floa
         float acc[8] = {0}, s = 0;
         int c = 0;
         for (; c + 8 <= cols; c += 8)
-            for (int k = 0; k < 8; k++) acc[k] += w[c + k] * x[c + k];
-        for (int k = 0; k < 8; k++) s += acc[k];
-        for (; c < cols; c++) s += w[c] * x[c];
+            for (int k = 0; k < 8; k++)
+                acc[k] += w[c + k] * x[c + k];
+        for (int k = 0; k < 8; k++)
+            s += acc[k];
+        for (; c < cols; c++)
+            s += w[c] * x[c];
         y[r] = s;
     }
 }
@@ -100,7 +110,8 @@ void ts_matvec_stream(float *y, const float *W, int rows, int cols, int ldw, con
 void ts_vecmat_acc(float *y, const float *a, const float *W, int rows, int cols, int ldw) {
     for (int r = 0; r < rows; r++) {
         const float *w = W + (size_t)r * ldw;
-        for (int c = 0; c < cols; c++) y[c] += a[r] * w[c];
+        for (int c = 0; c < cols; c++)
+            y[c] += a[r] * w[c];
     }
 }
 

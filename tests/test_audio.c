@@ -491,6 +491,20 @@ static void test_bad_flac_and_float_inputs(void **state) {
     assert_int_equal(ts_audio_load_file(nanpath, &y, &n), TS_ERR_INPUT);
     assert_non_null(strstr(ts_last_error(), "non-finite"));
     assert_null(y);
+    /* a huge but finite sample (found by fuzz_audio): would turn the
+     * resampler's output into NaN */
+    x[100] = 2.5e38f;
+    const char *hugepath = tu_path(dir, "huge.wav");
+    write_sound(hugepath, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 15872, 1, x, 16000);
+    assert_int_equal(ts_audio_load_file(hugepath, &y, &n), TS_ERR_INPUT);
+    assert_non_null(strstr(ts_last_error(), "non-finite"));
+    assert_null(y);
+    x[100] = 1.5f; /* mild clipping is fine */
+    write_sound(hugepath, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 16000, 1, x, 16000);
+    assert_int_equal(ts_audio_load_file(hugepath, &y, &n), TS_OK);
+    for (size_t i = 0; i < n; i++) assert_true(isfinite(y[i]));
+    free(y);
+    y = NULL;
 
     /* an Ogg page that is not Vorbis */
     size_t olen;

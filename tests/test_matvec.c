@@ -16,7 +16,8 @@
 
 static float *randn(ts_rng *r, size_t n, float sd) {
     float *x = malloc(sizeof(float) * (n ? n : 1));
-    for (size_t i = 0; i < n; i++) x[i] = sd * ts_rng_normal(r);
+    for (size_t i = 0; i < n; i++)
+        x[i] = sd * ts_rng_normal(r);
     return x;
 }
 
@@ -46,15 +47,18 @@ static void test_matvec_matches_naive(void **state) {
             }
             /* rows computed in any split give the same bits */
             for (int r0 = 0; r0 < rows; r0 += 5)
-                ts_matvec(y2 + r0, W + (size_t)r0 * ldw, rows - r0 < 5 ? rows - r0 : 5, cols, ldw, x);
+                ts_matvec(y2 + r0, W + (size_t)r0 * ldw, rows - r0 < 5 ? rows - r0 : 5, cols, ldw,
+                          x);
             assert_memory_equal(y, y2, sizeof(float) * rows);
             /* the streaming variant: the same bits */
             ts_matvec_stream(y2, W, rows, cols, ldw, x);
             assert_memory_equal(y, y2, sizeof(float) * rows);
             /* ts_gemv: alpha and beta on top */
-            for (int i = 0; i < rows; i++) y2[i] = (float)i;
+            for (int i = 0; i < rows; i++)
+                y2[i] = (float)i;
             ts_gemv(y2, W, rows, cols, ldw, x, 0.5f, 2.0f);
-            for (int i = 0; i < rows; i++) assert_float_equal(y2[i], 0.5f * y[i] + 2.0f * i, 1e-5);
+            for (int i = 0; i < rows; i++)
+                assert_float_equal(y2[i], 0.5f * y[i] + 2.0f * i, 1e-5);
             /* vecmat: y += aᵀ W (the value sum of attention) */
             float *acc = randn(&r, (size_t)cols, 1.0f), *a0 = malloc(sizeof(float) * cols);
             memcpy(a0, acc, sizeof(float) * cols);
@@ -67,7 +71,8 @@ static void test_matvec_matches_naive(void **state) {
                     mag += fabs((double)wts[i] * W[(size_t)i * ldw + c]);
                 }
                 if (fabs(acc[c] - ref) > 1e-5 * (mag + 1)) {
-                    print_error("vecmat %dx%d col %d: %g vs %g\n", rows, cols, c, (double)acc[c], ref);
+                    print_error("vecmat %dx%d col %d: %g vs %g\n", rows, cols, c, (double)acc[c],
+                                ref);
                     fail();
                 }
             }
@@ -98,11 +103,13 @@ static void test_session_matches_full_forward(void **state) {
                 m->params[m->info[i].off + j] = 0.15f * ts_rng_normal(&r);
     /* gates near the threshold: heads open and close from token to token */
     for (int l = 0; l < cf.n_layers; l++)
-        for (int h = 0; h < cf.n_heads; h++) m->w.L[l].bgate[h] = 0.2f * h - 0.5f;
+        for (int h = 0; h < cf.n_heads; h++)
+            m->w.L[l].bgate[h] = 0.2f * h - 0.5f;
     enum { N = 30 };
     const int V = cf.vocab_size;
     int32_t ids[N];
-    for (int i = 0; i < N; i++) ids[i] = (i * 13 + 5) % V;
+    for (int i = 0; i < N; i++)
+        ids[i] = (i * 13 + 5) % V;
     float *full = malloc(sizeof(float) * N * V), *step = malloc(sizeof(float) * V);
     float *other = malloc(sizeof(float) * V);
     assert_int_equal(ts_model_logits(m, ids, N, full), TS_OK);
@@ -131,11 +138,15 @@ static void test_session_matches_full_forward(void **state) {
         int64_t done, skipped;
         ts_session_head_work(s[0], &done, &skipped);
         assert_int_equal(done + skipped, (int64_t)N * cf.n_layers * cf.n_heads);
-        if (skip) assert_true(skipped > 0 && done > 0);
-        else assert_int_equal(skipped, 0);
-        for (int p = 0; p < 3; p++) ts_session_free(s[p]);
+        if (skip)
+            assert_true(skipped > 0 && done > 0);
+        else
+            assert_int_equal(skipped, 0);
+        for (int p = 0; p < 3; p++)
+            ts_session_free(s[p]);
     }
-    for (int p = 1; p < 3; p++) ts_pool_free(pools[p]);
+    for (int p = 1; p < 3; p++)
+        ts_pool_free(pools[p]);
     free(full), free(step), free(other);
     ts_model_free(m);
 }

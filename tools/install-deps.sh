@@ -6,6 +6,8 @@ BUILD_PKGS="build-essential pkg-config libpng-dev libjpeg62-turbo-dev libsndfile
 # clang for `make fuzz`; nodejs+npm for the GGUF interoperability test (it
 # is skipped with a message where Node.js is absent).
 EXTRA_PKGS="clang libclang-rt-dev nodejs npm"
+# Node.js may come from outside Debian (then its npm is not a Debian package).
+command -v node >/dev/null && command -v npm >/dev/null && EXTRA_PKGS="clang libclang-rt-dev"
 missing=""
 for p in $BUILD_PKGS ${WITH_EXTRAS:+$EXTRA_PKGS}; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
