@@ -83,6 +83,9 @@ install: all
 	install -m 644 $(BUILD)/libtessera.a $(DESTDIR)$(PREFIX)/lib/libtessera.a
 	install -m 644 include/tessera.h $(DESTDIR)$(PREFIX)/include/tessera.h
 	install -m 644 include/tessera/*.h $(DESTDIR)$(PREFIX)/include/tessera/
+	@if [ -f models/tessera.gguf ]; then \
+	  install -d $(DESTDIR)$(PREFIX)/share/tessera && \
+	  install -m 644 models/tessera.gguf $(DESTDIR)$(PREFIX)/share/tessera/tessera.gguf; fi
 
 format:
 	clang-format -i $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) include/*.h include/tessera/*.h

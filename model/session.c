@@ -75,21 +75,23 @@ ts_status ts_session_new(const ts_model *m, int max_len, ts_session **out) {
     size_t T = (size_t)(dense_tasks > moe_tasks ? dense_tasks : moe_tasks);
     if (T < 1) T = 1;
     size_t cache = (size_t)c->n_layers * max_len * HD;
-    size_t sizes[] = {cache,
-                      cache,
-                      D,
-                      D,
-                      H,
-                      H,
-                      HD,
-                      HD,
-                      H * (size_t)max_len,
-                      H * D,
-                      T * 2 * FFN_CHUNK,
-                      T * FFN_CHUNK,
-                      T * D,
-                      (size_t)c->n_experts + 1,
-                      (size_t)c->vocab_size};
+    size_t sizes[] = {
+        cache,                    /* kc */
+        cache,                    /* vc */
+        D,                        /* x */
+        D,                        /* xn */
+        H,                        /* gl */
+        H,                        /* gm */
+        HD,                       /* q */
+        HD,                       /* att */
+        H * (size_t)max_len,      /* scores */
+        H * D,                    /* hpart */
+        T * 2 * FFN_CHUNK,        /* h */
+        T * FFN_CHUNK,            /* a */
+        T * D,                    /* fpart */
+        (size_t)c->n_experts + 1, /* s */
+        (size_t)c->vocab_size,    /* logits */
+    };
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
         total += (sizes[i] + 15) & ~(size_t)15;
