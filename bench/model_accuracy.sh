@@ -9,7 +9,7 @@
 # chat` process fed on stdin (one model load for the whole task).
 set -e
 MODEL=${1:-models/tessera.gguf}
-HELD=${2:-build/model/heldout}
+HELD=${2:-build/default-model/heldout}
 N=${3:-1000}
 BIN=${TESSERA:-build/tessera}
 TMP=$(mktemp -d)

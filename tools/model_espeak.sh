@@ -7,7 +7,7 @@
 # same command gives the same files. Voices: the 8 English voices that work
 # without MBROLA x 5 variants x 2 speeds = 80 synthetic speakers.
 set -e
-OUT=${1:-build/model/spoken}
+OUT=${1:-build/default-model/spoken}
 command -v espeak-ng >/dev/null || { echo "model_espeak: espeak-ng is not installed (apt-get install espeak-ng)" >&2; exit 2; }
 mkdir -p "$OUT"
 tmp="$OUT/index.tsv.tmp.$$"
