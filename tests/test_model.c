@@ -478,6 +478,57 @@ static void test_router_bias_balances_load(void **state) {
     ts_model_free(m);
 }
 
+/* ts_lm_train on a frozen model (lr ~ 0) whose router sends every token to
+ * experts 0 and 1: after the one step, the end-of-training bias refinement must
+ * balance the load that the final val evaluation reports; with γ = 0 it must
+ * leave the biases alone. */
+static void lm_train_skewed(float gamma, float *rb, ts_lm_train_result *res) {
+    enum { NB = 160, NTOK = NB * 8 * (CP_T + 1) };
+    ts_model_config cf = copy_config();
+    ts_model *m;
+    assert_int_equal(ts_model_new(&cf, 31, &m), TS_OK);
+    static int32_t stream[NTOK];
+    static uint8_t mask[8 * CP_T];
+    ts_rng r;
+    ts_rng_seed(&r, 5);
+    for (int b = 0; b < NB; b++) copy_batch(&r, 8, stream + (size_t)b * 8 * (CP_T + 1), mask);
+    ts_train_config tc = ts_train_config_default();
+    tc.batch = 8, tc.seq_len = CP_T, tc.steps = 1, tc.warmup = 0;
+    tc.lr = 1e-9f, tc.min_lr = 1e-9f, tc.bias_gamma = gamma;
+    m->w.L[1].rbias[0] = m->w.L[1].rbias[1] = 0.03f;
+    ts_lm_train_opts o = {.train = stream, .n_train = NTOK, .val = stream, .n_val = NTOK,
+                          .quiet = true};
+    assert_int_equal(ts_lm_train(m, &tc, NULL, &o, res), TS_OK);
+    for (int e = 0; e < 4; e++) rb[e] = m->w.L[1].rbias[e];
+    ts_model_free(m);
+}
+
+static void test_lm_train_refines_router_bias(void **state) {
+    ts_lm_train_result off, on, again;
+    float rb_off[4], rb_on[4], rb_again[4];
+    lm_train_skewed(0.0f, rb_off, &off);
+    assert_int_equal(off.steps_done, 1);
+    assert_true(off.val_load_max_mean >= 1.9); /* 2× the mean: the biases decide */
+    assert_true(rb_off[0] == 0.03f && rb_off[2] == 0.0f);
+    /* γ = 0.003 trains with ±0.003 a step but refines with γ' = 0.001 */
+    lm_train_skewed(0.003f, rb_on, &on);
+    assert_true(on.val_load_max_mean < 1.5);
+    assert_int_equal(on.val_experts_unused, 0);
+    /* the one step moves each bias by 0.003; refinement moves them further, by at
+     * most 0.001 a batch over 128 batches */
+    float moved = 0;
+    for (int e = 0; e < 4; e++) {
+        float d = fabsf(rb_on[e] - rb_off[e]);
+        assert_true(d <= 0.003f + 0.128f + 1e-4f);
+        moved = fmaxf(moved, d);
+    }
+    assert_true(moved > 0.003f + 0.005f);
+    /* deterministic */
+    lm_train_skewed(0.003f, rb_again, &again);
+    assert_memory_equal(rb_on, rb_again, sizeof rb_on);
+    assert_true(on.val_loss == again.val_loss);
+}
+
 static bool collect(int32_t id, void *user) {
     int32_t **p = user;
     *(*p)++ = id;
@@ -527,6 +578,7 @@ int main(void) {
         cmocka_unit_test(test_tiny_model_learns_to_copy),
         cmocka_unit_test(test_checkpoint_resume_gives_identical_losses),
         cmocka_unit_test(test_router_bias_balances_load),
+        cmocka_unit_test(test_lm_train_refines_router_bias),
         cmocka_unit_test(test_generate_deterministic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
