@@ -7,7 +7,6 @@
 
 #include "cli/cli.h"
 
-#define DEFAULT_MODEL "models/tessera.gguf"
 
 typedef struct {
     ts_progress prog;
@@ -67,7 +66,8 @@ static void usage(void) {
            "with); the highest wins, a tie goes to the earlier option. An item that\n"
            "cannot be used (malformed, missing field, answer out of range, missing\n"
            "or corrupt media) is reported on stderr, counted under errors, skipped.\n\n"
-           "  -m MODEL      model file (default: " DEFAULT_MODEL ")\n"
+           "  -m MODEL      model file (default: $TESSERA_MODEL, else\n"
+           "                models/tessera.gguf beside the executable's folder)\n"
            "  --split S     ScienceQA split (default: test)\n"
            "  --images DIR  ScienceQA images folder: DIR/<split>/<pid>/ or DIR/<pid>/\n"
            "  --limit N     only the first N items\n"
@@ -138,7 +138,12 @@ int cmd_eval(int argc, char **argv) {
         return cli_usage(argv[0], "--check reads the benchmark only");
     if (norm) mode = TS_SCORE_NORM;
     if (gen) mode = TS_SCORE_GENERATE;
-    if (!model) model = DEFAULT_MODEL;
+    char default_model[4096];
+    if (!model && !check) {
+        ts_status ds = ts_default_model_path(default_model, sizeof default_model);
+        if (ds) return cli_fail(ds);
+        model = default_model;
+    }
     bo.limit = (int)limit;
 
     ts_bench *b;

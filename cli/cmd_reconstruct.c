@@ -6,10 +6,8 @@
 
 #include "cli/cli.h"
 
-#define DEFAULT_MODEL "models/tessera.gguf"
-
 int cmd_reconstruct(int argc, char **argv) {
-    const char *cmd = argv[0], *in = NULL, *out = NULL, *model = DEFAULT_MODEL;
+    const char *cmd = argv[0], *in = NULL, *out = NULL, *model = NULL;
     long threads = 0, scale = 1;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
@@ -20,7 +18,8 @@ int cmd_reconstruct(int argc, char **argv) {
                    "(time left to right, low bands at the bottom). PSNR (images) or the\n"
                    "log-mel mean absolute error (audio) is printed on stderr.\n\n"
                    "  -o OUT.png  output picture (required)\n"
-                   "  -m MODEL    model with a VQ-VAE (default " DEFAULT_MODEL ")\n"
+                   "  -m MODEL    model with a VQ-VAE (default: $TESSERA_MODEL, else\n"
+                   "              models/tessera.gguf beside the executable's folder)\n"
                    "  --scale N   enlarge images N times (nearest neighbour, default 1)\n"
                    "  -t N        threads (default: online CPUs)\n");
             return 0;
@@ -44,6 +43,12 @@ int cmd_reconstruct(int argc, char **argv) {
     }
     if (!in) return cli_usage(cmd, "no input file given");
     if (!out) return cli_usage(cmd, "-o OUT.png is required");
+    char default_model[4096];
+    if (!model) {
+        ts_status ds = ts_default_model_path(default_model, sizeof default_model);
+        if (ds) return cli_fail(ds);
+        model = default_model;
+    }
     int nt = threads ? (int)threads : ts_online_cpus();
     ts_vq *vq = NULL;
     float *x = NULL, *y = NULL;
@@ -52,8 +57,6 @@ int cmd_reconstruct(int argc, char **argv) {
     int T = 0;
     ts_pool *pool = ts_pool_new(nt);
     ts_status s = ts_vq_load_file(model, &vq);
-    if (s && !strcmp(model, DEFAULT_MODEL))
-        s = ts_fail(s, "%s (give a model with -m MODEL)", ts_last_error());
     if (!s) s = ts_vq_load_media(vq, in, nt, &kind, &x, &T);
     if (!s) {
         const ts_vq_config *c = ts_vq_get_config(vq);

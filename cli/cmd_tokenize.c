@@ -5,10 +5,8 @@
 
 #include "cli/cli.h"
 
-#define DEFAULT_MODEL "models/tessera.gguf"
-
 int cmd_tokenize(int argc, char **argv) {
-    const char *cmd = argv[0], *in = NULL, *model = DEFAULT_MODEL;
+    const char *cmd = argv[0], *in = NULL, *model = NULL;
     bool json = false;
     long threads = 0;
     for (int i = 1; i < argc; i++) {
@@ -17,7 +15,8 @@ int cmd_tokenize(int argc, char **argv) {
                    "Prints the shared-codebook codes of an image (an 8 x 8 grid, raster order)\n"
                    "or an audio clip (25 codes per second, the clip zero-padded to whole codes).\n"
                    "The kind of FILE is found from its content.\n\n"
-                   "  -m MODEL  model with a VQ-VAE (default " DEFAULT_MODEL ")\n"
+                   "  -m MODEL  model with a VQ-VAE (default: $TESSERA_MODEL, else\n"
+                   "            models/tessera.gguf beside the executable's folder)\n"
                    "  --json    one JSON object: file, kind, shape, codes\n"
                    "  -t N      threads (default: online CPUs)\n");
             return 0;
@@ -37,6 +36,12 @@ int cmd_tokenize(int argc, char **argv) {
         }
     }
     if (!in) return cli_usage(cmd, "no input file given");
+    char default_model[4096];
+    if (!model) {
+        ts_status ds = ts_default_model_path(default_model, sizeof default_model);
+        if (ds) return cli_fail(ds);
+        model = default_model;
+    }
     int nt = threads ? (int)threads : ts_online_cpus();
     ts_vq *vq = NULL;
     float *x = NULL;
@@ -45,8 +50,6 @@ int cmd_tokenize(int argc, char **argv) {
     int T = 0, rows = 0, cols = 0;
     ts_pool *pool = ts_pool_new(nt);
     ts_status s = ts_vq_load_file(model, &vq);
-    if (s && !strcmp(model, DEFAULT_MODEL))
-        s = ts_fail(s, "%s (give a model with -m MODEL)", ts_last_error());
     if (!s) s = ts_vq_load_media(vq, in, nt, &kind, &x, &T);
     if (!s) {
         const ts_vq_config *c = ts_vq_get_config(vq);
