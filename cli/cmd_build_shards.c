@@ -36,6 +36,14 @@ static void usage(void) {
            "  --phrasings N          captions per CIFAR-10 image (default 1, at most 4)\n"
            "  --mc-every N           a multiple-choice question every N items (default 4; 0 none)\n"
            "  --max-per-source N     cap every source (default: all)\n"
+           "  --repeat SRC=N[,SRC=N] write each TRAIN item of SRC N times (1..64, default 1):\n"
+           "                         the original, then N-1 augmented copies (images: a\n"
+           "                         shift of up to 2 px, mirrored on odd copies except\n"
+           "                         MNIST; clips: speed 0.88-1.12x, gain +-6 dB, shift\n"
+           "                         +-80 ms, half with noise at 10-30 dB SNR from\n"
+           "                         speech_commands/_background_noise_, else white).\n"
+           "                         SRC: cifar10 mnist twemoji fsdd speech_commands\n"
+           "                         asterisk espeak-ng. Val items are never repeated.\n"
            "  --wordnet-max N        WordNet glosses taken (default 30000; 0: all), so\n"
            "                         definitions do not drown the media answers\n"
            "  --text-out FILE        write every prompt and answer as text instead (no\n"
@@ -72,13 +80,46 @@ static int64_t items(const ts_corpus *c) {
     return st->images + st->clips + st->texts;
 }
 
+/* "SRC=N[,SRC=N...]" into repeat[]; false (after a usage message) when a
+ * source or count is wrong. */
+static bool parse_repeat(const char *cmd, const char *arg, int *repeat) {
+    char buf[1024];
+    if (snprintf(buf, sizeof buf, "%s", arg) >= (int)sizeof buf) {
+        cli_usage(cmd, "--repeat: '%s' is too long", arg);
+        return false;
+    }
+    for (char *save = NULL, *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+        if (!eq) {
+            cli_usage(cmd, "--repeat: '%s' is not SOURCE=N", item);
+            return false;
+        }
+        *eq = 0;
+        int src = ts_corpus_source_from_name(item);
+        if (src < 0) {
+            cli_usage(cmd, "--repeat: unknown source '%s' (cifar10 mnist twemoji fsdd "
+                           "speech_commands asterisk espeak-ng)", item);
+            return false;
+        }
+        char *end;
+        long n = strtol(eq + 1, &end, 10);
+        if (!eq[1] || *end || n < 1 || n > TS_MAX_REPEAT) {
+            cli_usage(cmd, "--repeat: %s=%s: N must be 1..%d", item, eq + 1, TS_MAX_REPEAT);
+            return false;
+        }
+        repeat[src] = (int)n;
+    }
+    return true;
+}
+
 /* NULL: a generator, always there */
 static bool present(const char *path) { return !path || is_dir(path); }
 
 int cmd_build_shards(int argc, char **argv) {
     const char *data = NULL, *tok_path = NULL, *vq_path = NULL, *out = NULL, *spoken = NULL;
     const char *ast = AST_SOUNDS, *ast_text = AST_TEXT, *wordnet = WORDNET, *export_dir = NULL;
-    const char *text_out = NULL;
+    const char *text_out = NULL, *repeat_arg[16];
+    int n_repeat = 0;
     long threads = 0, seed = 1, scenes = 20000, tones = 10000, phrasings = 1, mc = 4, cap = 0,
          export_max = 1000, wordnet_max = 30000;
     for (int i = 1; i < argc; i++) {
@@ -98,6 +139,11 @@ int cmd_build_shards(int argc, char **argv) {
         }
         STR("--data", data) STR("--tokenizer", tok_path) STR("--vq", vq_path) STR("-o", out)
         STR("--asterisk", ast) STR("--asterisk-text", ast_text) STR("--spoken", spoken)
+        else if (!strcmp(a, "--repeat")) {
+            if (!(v = cli_value(argv[0], argc, argv, &i))) return 1;
+            if (n_repeat == 16) return cli_usage(argv[0], "--repeat given more than 16 times");
+            repeat_arg[n_repeat++] = v;
+        }
         STR("--wordnet", wordnet) STR("--export-val", export_dir) STR("--text-out", text_out)
         NUM("--scenes", 0, 10000000, scenes) NUM("--tones", 0, 10000000, tones)
         NUM("--phrasings", 1, 4, phrasings) NUM("--mc-every", 0, 1000000, mc)
@@ -111,6 +157,9 @@ int cmd_build_shards(int argc, char **argv) {
     if (!data) return cli_usage(argv[0], "no --data folder given");
     if (!text_out && (!tok_path || !vq_path)) return cli_usage(argv[0], "--tokenizer and --vq are needed");
     if (!text_out && !out) return cli_usage(argv[0], "no output folder (-o) given");
+    ts_corpus_options o = ts_corpus_default_options();
+    for (int k = 0; k < n_repeat; k++)
+        if (!parse_repeat(argv[0], repeat_arg[k], o.repeat)) return 1;
 
     ts_gguf *g = NULL;
     ts_bpe *tok = NULL;
@@ -131,10 +180,11 @@ int cmd_build_shards(int argc, char **argv) {
         snprintf(va, sizeof va, "%s/val.shard", out);
         if (!s) s = ts_corpus_open(tok, vq, pool, tr, va, (uint64_t)seed, &c);
     }
-    ts_corpus_options o = ts_corpus_default_options();
     o.scenes = (int)scenes, o.tones = (int)tones, o.phrasings = (int)phrasings;
     o.mc_per_source = (int)mc, o.max_per_source = (int)cap;
-    char p[4096];
+    char p[4096], noise[4096];
+    snprintf(noise, sizeof noise, "%s/speech_commands/_background_noise_", data);
+    if (is_dir(noise)) o.noise_dir = noise;
     double t0 = ts_now();
 #define SOURCE(name, path, call)                                                                   \
     if (!s) {                                                                                      \

@@ -37,7 +37,21 @@ ts_corpus_options ts_corpus_default_options(void) {
                                .sc_val_percent = 10,
                                .scenes = 20000,
                                .tones = 10000,
-                               .mc_per_source = 4};
+                               .mc_per_source = 4,
+                               .repeat = {1, 1, 1, 1, 1, 1, 1}};
+}
+
+static const char *const source_names[TS_N_SOURCES] = {
+    "cifar10", "mnist", "twemoji", "fsdd", "speech_commands", "asterisk", "espeak-ng"};
+
+const char *ts_corpus_source_name(int source) {
+    return source >= 0 && source < TS_N_SOURCES ? source_names[source] : "?";
+}
+
+int ts_corpus_source_from_name(const char *name) {
+    for (int i = 0; i < TS_N_SOURCES; i++)
+        if (!strcmp(name, source_names[i])) return i;
+    return -1;
 }
 
 const ts_vocab *ts_corpus_vocab(const ts_corpus *c) { return &c->vocab; }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "fusion/augment.h"
 #include "fusion/corpus_internal.h"
 #include "tessera/audio.h"
 #include "tessera/dataset.h"
@@ -59,11 +60,63 @@ static ts_status make_mc(ts_rng *r, const char *question, const char *const *nam
     return ts_mc_prompt(question, "", opt, n, prompt);
 }
 
+/* How a train item is repeated (ts_corpus_options.repeat): its source and
+ * number there (the copies' seeds), the copies in all (1: the original
+ * only), and what the augmented copies are made from. */
+typedef struct {
+    int source;
+    int64_t index;
+    int copies;
+    bool flip, edge; /* images: mirror odd copies; fill from the edge, else with fill */
+    float fill;
+    const float *pcm; /* clips: the samples the copies are made from */
+    size_t n_pcm;
+    const aug_noise *noise;
+} copy_plan;
+
+static int copies_of(const ts_corpus *c, const ts_corpus_options *o, int source) {
+    int k = o->repeat[source];
+    if (corpus_text_mode(c) || k < 1) return 1;
+    return k > TS_MAX_REPEAT ? TS_MAX_REPEAT : k;
+}
+
+/* Copies 1.. of a train item, each with the same pairs; orig is the
+ * image input (3 x S x S) or NULL for a clip. */
+static ts_status push_copies(ts_corpus *c, int kind, const float *orig, int n_qa,
+                             const char *const *prompts, const char *const *answers,
+                             const copy_plan *cp) {
+    ts_status s = TS_OK;
+    const int S = corpus_image_size(c);
+    const size_t img_floats = (size_t)3 * S * S;
+    for (int k = 1; !s && k < cp->copies; k++) {
+        ts_rng r;
+        ts_rng_seed(&r, aug_seed(corpus_seed(c), cp->source, cp->index, k));
+        float *x = NULL;
+        int T = 0;
+        if (kind == TS_MEDIA_IMAGE) {
+            if (!(x = ts_alloc_floats(img_floats))) return ts_fail(TS_ERR_NOMEM, "out of memory");
+            memcpy(x, orig, sizeof *x * img_floats);
+            aug_image_random(&r, x, S, cp->flip && k % 2 == 1, cp->edge, cp->fill);
+        } else {
+            float *pcm;
+            size_t n;
+            if ((s = aug_audio_random(&r, cp->noise, cp->pcm, cp->n_pcm, &pcm, &n))) break;
+            s = corpus_pcm_to_mel(c, pcm, n, &x, &T);
+            free(pcm);
+            if (s) break;
+        }
+        s = corpus_push(c, TS_SPLIT_TRAIN, kind, x, T, n_qa, prompts, answers);
+    }
+    return s;
+}
+
 /* Pushes a medium with its pairs plus, every `every`-th call, one
- * multiple-choice question (mc_q over names, right answer `right`). */
+ * multiple-choice question (mc_q over names, right answer `right`); a
+ * train item then cp->copies - 1 augmented copies (cp NULL: none). */
 static ts_status push_with_mc(ts_corpus *c, ts_rng *r, int split, int kind, float *x, int T, int n_qa,
                               const char **prompts, const char **answers, int every, int64_t index,
-                              const char *mc_q, const char *const *names, int n_names, int right) {
+                              const char *mc_q, const char *const *names, int n_names, int right,
+                              const copy_plan *cp) {
     char *mcp = NULL;
     if (every > 0 && mc_q && index % every == 0 && n_qa < CORPUS_MAX_QA) {
         ts_status s = make_mc(r, mc_q, names, n_names, right, n_names < 4 ? n_names : 4, &mcp,
@@ -74,7 +127,21 @@ static ts_status push_with_mc(ts_corpus *c, ts_rng *r, int split, int kind, floa
         }
         prompts[n_qa++] = mcp;
     }
+    bool repeat = cp && cp->copies > 1 && split == TS_SPLIT_TRAIN && x;
+    float *orig = NULL;
+    const size_t img_floats = (size_t)3 * corpus_image_size(c) * corpus_image_size(c);
+    if (repeat && kind == TS_MEDIA_IMAGE) {
+        /* corpus_push takes x (and may free it at once): keep the original */
+        if (!(orig = ts_alloc_floats(img_floats))) {
+            free(x);
+            free(mcp);
+            return ts_fail(TS_ERR_NOMEM, "out of memory");
+        }
+        memcpy(orig, x, sizeof *orig * img_floats);
+    }
     ts_status s = corpus_push(c, split, kind, x, T, n_qa, prompts, answers);
+    if (!s && repeat) s = push_copies(c, kind, orig, n_qa, prompts, answers, cp);
+    free(orig);
     free(mcp);
     return s;
 }
@@ -123,9 +190,11 @@ static ts_status cifar_tar(ts_corpus *c, const char *path, int split, int max, t
         }
         snprintf(ask, sizeof ask, "%s %s", article(cl), cl);
         prompts[n_qa] = "What is in the image?", answers[n_qa++] = ask;
+        copy_plan cp = {.source = TS_SRC_CIFAR10, .index = done_n,
+                        .copies = copies_of(c, o, TS_SRC_CIFAR10), .flip = true, .edge = true};
         s = push_with_mc(c, r, split, TS_MEDIA_IMAGE, x, 0, n_qa, prompts, answers,
                          o->mc_per_source, done_n, "What is shown in the image?", cifar_classes, 10,
-                         cls);
+                         cls, &cp);
         done_n++;
     }
     ts_unmap_file(&f);
@@ -215,8 +284,11 @@ static ts_status mnist_split(ts_corpus *c, const char *dir, const char *prefix, 
         const char *prompts[CORPUS_MAX_QA] = {TS_CAPTION_PROMPT, "Which digit is this?"};
         const char *answers[CORPUS_MAX_QA] = {cap, d};
         static const char *const dn[10] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+        /* digits are never mirrored; the background is black (-1) */
+        copy_plan cp = {.source = TS_SRC_MNIST, .index = i, .copies = copies_of(c, o, TS_SRC_MNIST),
+                        .fill = -1.0f};
         s = push_with_mc(c, r, split, TS_MEDIA_IMAGE, x, 0, 2, prompts, answers, o->mc_per_source,
-                         i, "Which digit is written?", dn, 10, lab[i]);
+                         i, "Which digit is written?", dn, 10, lab[i], &cp);
     }
     free(rgb);
     free(px);
@@ -282,8 +354,11 @@ ts_status ts_corpus_add_twemoji(ts_corpus *c, const char *dir, const ts_corpus_o
         }
         char cap[600];
         snprintf(cap, sizeof cap, "an emoji of %s %s", article(name), name);
-        const char *prompts[] = {TS_CAPTION_PROMPT}, *answers[] = {cap};
-        s = corpus_push(c, TS_SPLIT_TRAIN, TS_MEDIA_IMAGE, x, 0, 1, prompts, answers);
+        const char *prompts[CORPUS_MAX_QA] = {TS_CAPTION_PROMPT}, *answers[CORPUS_MAX_QA] = {cap};
+        copy_plan cp = {.source = TS_SRC_TWEMOJI, .index = k,
+                        .copies = copies_of(c, o, TS_SRC_TWEMOJI), .flip = true, .edge = true};
+        s = push_with_mc(c, &r, TS_SPLIT_TRAIN, TS_MEDIA_IMAGE, x, 0, 1, prompts, answers, 0, k,
+                         NULL, NULL, 0, 0, &cp);
         k++;
     }
     ts_unmap_file(&f);
@@ -318,7 +393,7 @@ ts_status ts_corpus_add_scenes(ts_corpus *c, const ts_corpus_options *o) {
             static const char *const shapes[] = {"circle", "square", "triangle"};
             s = push_with_mc(c, &r, split, TS_MEDIA_IMAGE, x, 0, n_qa, prompts, answers,
                              sc.n == 1 ? o->mc_per_source : 0, i, "Which shape is in the image?",
-                             shapes, 3, sc.s[0].shape);
+                             shapes, 3, sc.s[0].shape, NULL);
         }
     }
     return s;
@@ -351,7 +426,7 @@ ts_status ts_corpus_add_tones(ts_corpus *c, const ts_corpus_options *o) {
                     answers[n_qa] = ans[n_qa], n_qa++;
             s = push_with_mc(c, &r, split, TS_MEDIA_AUDIO, mel, T, n_qa, prompts, answers,
                              t.kind == TS_TONE_BEEPS ? o->mc_per_source : 0, i, TS_BEEPS_PROMPT,
-                             number_names + 1, 5, t.count - 1);
+                             number_names + 1, 5, t.count - 1, NULL);
         }
     }
     free(pcm);
@@ -398,24 +473,81 @@ static void free_list(char **names, int n) {
     free(names);
 }
 
+/* cp: the item's copy plan (its samples are filled in here). */
 static ts_status push_clip(ts_corpus *c, ts_rng *r, int split, const char *path, size_t max_samples,
                            int n_qa, const char **prompts, const char **answers, int every,
                            int64_t index, const char *mc_q, const char *const *names, int n_names,
-                           int right) {
+                           int right, copy_plan *cp) {
     if (corpus_text_mode(c))
         return push_with_mc(c, r, split, TS_MEDIA_AUDIO, NULL, 0, n_qa, prompts, answers, every,
-                            index, mc_q, names, n_names, right);
+                            index, mc_q, names, n_names, right, NULL);
     float *pcm;
     size_t n;
     ts_status s = ts_audio_load_file(path, &pcm, &n);
     if (s) return s;
+    if (max_samples && n > max_samples) n = max_samples;
     float *mel;
     int T;
-    s = corpus_pcm_to_mel(c, pcm, max_samples && n > max_samples ? max_samples : n, &mel, &T);
+    s = corpus_pcm_to_mel(c, pcm, n, &mel, &T);
+    if (!s) {
+        cp->pcm = pcm, cp->n_pcm = n;
+        s = push_with_mc(c, r, split, TS_MEDIA_AUDIO, mel, T, n_qa, prompts, answers, every, index,
+                         mc_q, names, n_names, right, cp);
+    }
     free(pcm);
-    if (s) return s;
-    return push_with_mc(c, r, split, TS_MEDIA_AUDIO, mel, T, n_qa, prompts, answers, every, index,
-                        mc_q, names, n_names, right);
+    return s;
+}
+
+/* The noise of o->noise_dir (.flac and .wav, sorted) when a source's clips
+ * are repeated; none (white noise) when there is no such folder. */
+static ts_status noise_load(const ts_corpus *c, const ts_corpus_options *o, int copies,
+                            aug_noise *nz) {
+    memset(nz, 0, sizeof *nz);
+    if (copies <= 1 || !o->noise_dir || corpus_text_mode(c)) return TS_OK;
+    char **names = NULL;
+    int n = 0;
+    ts_status s = TS_OK;
+    for (int e = 0; e < 2 && !s; e++) {
+        char **nm;
+        int k;
+        if (list_dir(o->noise_dir, e ? ".wav" : ".flac", &nm, &k)) {
+            free_list(nm, k);
+            free_list(names, n);
+            return TS_OK; /* no folder: white noise */
+        }
+        char **p = realloc(names, sizeof *p * (size_t)(n + k + 1));
+        if (!p) {
+            free_list(nm, k);
+            s = ts_fail(TS_ERR_NOMEM, "out of memory");
+            break;
+        }
+        names = p;
+        memcpy(names + n, nm, sizeof *nm * (size_t)k);
+        n += k;
+        free(nm);
+    }
+    if (!s && n) {
+        nz->clips = calloc((size_t)n, sizeof *nz->clips);
+        nz->len = calloc((size_t)n, sizeof *nz->len);
+        if (!nz->clips || !nz->len) s = ts_fail(TS_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; !s && i < n; i++) {
+        char *path = join(o->noise_dir, names[i]);
+        s = !path ? ts_fail(TS_ERR_NOMEM, "out of memory")
+                  : ts_audio_load_file(path, &nz->clips[i], &nz->len[i]);
+        free(path);
+        nz->count = i + 1;
+    }
+    free_list(names, n);
+    return s;
+}
+
+static void noise_free(aug_noise *nz) {
+    for (int i = 0; i < nz->count; i++)
+        free(nz->clips[i]);
+    free(nz->clips);
+    free(nz->len);
+    memset(nz, 0, sizeof *nz);
 }
 
 ts_status ts_corpus_add_fsdd(ts_corpus *c, const char *dir, const ts_corpus_options *o) {
@@ -428,6 +560,12 @@ ts_status ts_corpus_add_fsdd(ts_corpus *c, const char *dir, const ts_corpus_opti
     if (s) return s;
     ts_rng r;
     source_rng(c, "fsdd", &r);
+    const int copies = copies_of(c, o, TS_SRC_FSDD);
+    aug_noise nz;
+    if ((s = noise_load(c, o, copies, &nz))) {
+        free_list(names, n);
+        return s;
+    }
     const char *val = o->fsdd_val_speaker ? o->fsdd_val_speaker : "theo";
     for (int i = 0, k = 0; !s && i < n && (o->max_per_source <= 0 || k < o->max_per_source); i++) {
         /* DIGIT_SPEAKER_INDEX.wav */
@@ -442,17 +580,15 @@ ts_status ts_corpus_add_fsdd(ts_corpus *c, const char *dir, const ts_corpus_opti
         }
         const char *prompts[CORPUS_MAX_QA] = {TS_DIGIT_PROMPT};
         const char *answers[CORPUS_MAX_QA] = {digit_words[digit]};
+        copy_plan cp = {.source = TS_SRC_FSDD, .index = k, .copies = copies, .noise = &nz};
         s = push_clip(c, &r, split, path, 0, 1, prompts, answers, o->mc_per_source, k,
-                      TS_DIGIT_PROMPT, digit_words, 10, digit);
+                      TS_DIGIT_PROMPT, digit_words, 10, digit, &cp);
         free(path);
         k++;
     }
+    noise_free(&nz);
     free_list(names, n);
     return s;
-}
-
-bool ts_sc_speaker_is_val(const char *speaker, int val_percent) {
-    return (int)(fnv(speaker) % 100) < val_percent;
 }
 
 ts_status ts_corpus_add_speech_commands(ts_corpus *c, const char *dir, const ts_corpus_options *o) {
@@ -464,6 +600,12 @@ ts_status ts_corpus_add_speech_commands(ts_corpus *c, const char *dir, const ts_
     if (s) return s;
     ts_rng r;
     source_rng(c, "speech_commands", &r);
+    const int copies = copies_of(c, o, TS_SRC_SPEECH_COMMANDS);
+    aug_noise nz;
+    if ((s = noise_load(c, o, copies, &nz))) {
+        free(idx);
+        return s;
+    }
     int k = 0, line_no = 0;
     for (size_t pos = 0; !s && pos < len && (o->max_per_source <= 0 || k < o->max_per_source);) {
         size_t end = pos;
@@ -492,8 +634,10 @@ ts_status ts_corpus_add_speech_commands(ts_corpus *c, const char *dir, const ts_
             break;
         }
         const char *prompts[CORPUS_MAX_QA] = {TS_WORD_PROMPT}, *answers[CORPUS_MAX_QA] = {cls};
+        copy_plan cp = {.source = TS_SRC_SPEECH_COMMANDS, .index = k, .copies = copies,
+                        .noise = &nz};
         s = push_clip(c, &r, split, path, TS_SAMPLE_RATE, 1, prompts, answers, o->mc_per_source, k,
-                      TS_WORD_PROMPT, sc_classes, 12, right);
+                      TS_WORD_PROMPT, sc_classes, 12, right, &cp);
         free(path);
         k++;
     }
@@ -525,17 +669,24 @@ ts_status ts_corpus_add_speech_commands(ts_corpus *c, const char *dir, const ts_
                 float *mel;
                 int T;
                 s = corpus_pcm_to_mel(c, p, TS_SAMPLE_RATE, &mel, &T);
-                free(p);
-                const char *prompts[] = {TS_WORD_PROMPT}, *answers[] = {"silence"};
+                const char *prompts[CORPUS_MAX_QA] = {TS_WORD_PROMPT};
+                const char *answers[CORPUS_MAX_QA] = {"silence"};
+                /* repeated with the words, so "silence" keeps its share */
+                copy_plan cp = {.source = TS_SRC_SPEECH_COMMANDS,
+                                .index = ((int64_t)1 << 40) + slice, .copies = copies,
+                                .pcm = p, .n_pcm = TS_SAMPLE_RATE, .noise = &nz};
                 if (!s)
-                    s = corpus_push(c, slice % 10 == 9 ? TS_SPLIT_VAL : TS_SPLIT_TRAIN,
-                                    TS_MEDIA_AUDIO, mel, T, 1, prompts, answers);
+                    s = push_with_mc(c, &r, slice % 10 == 9 ? TS_SPLIT_VAL : TS_SPLIT_TRAIN,
+                                     TS_MEDIA_AUDIO, mel, T, 1, prompts, answers, 0, slice, NULL,
+                                     NULL, 0, 0, &cp);
+                free(p);
             }
             free(pcm);
             free(path);
         }
         free_list(names, n);
     }
+    noise_free(&nz);
     return s;
 }
 
@@ -547,7 +698,9 @@ ts_status ts_corpus_add_asterisk(ts_corpus *c, const char *sounds_dir, const cha
     if (!g) return ts_fail(TS_ERR_INPUT, "%s: cannot open", transcript);
     ts_rng r;
     source_rng(c, "asterisk", &r);
-    ts_status s = TS_OK;
+    const int copies = copies_of(c, o, TS_SRC_ASTERISK);
+    aug_noise nz;
+    ts_status s = noise_load(c, o, copies, &nz);
     char line[2048];
     int k = 0;
     while (!s && gzgets(g, line, sizeof line) && (o->max_per_source <= 0 || k < o->max_per_source)) {
@@ -563,10 +716,12 @@ ts_status ts_corpus_add_asterisk(ts_corpus *c, const char *sounds_dir, const cha
         if (!fp) continue; /* an entry without audio */
         fclose(fp);
         const char *prompts[CORPUS_MAX_QA] = {TS_SAY_PROMPT}, *answers[CORPUS_MAX_QA] = {text};
+        copy_plan cp = {.source = TS_SRC_ASTERISK, .index = k, .copies = copies, .noise = &nz};
         s = push_clip(c, &r, k % 20 == 19 ? TS_SPLIT_VAL : TS_SPLIT_TRAIN, path, 0, 1, prompts,
-                      answers, 0, k, NULL, NULL, 0, 0);
+                      answers, 0, k, NULL, NULL, 0, 0, &cp);
         k++;
     }
+    noise_free(&nz);
     gzclose(g);
     return s;
 }
@@ -580,6 +735,12 @@ ts_status ts_corpus_add_spoken(ts_corpus *c, const char *dir, const ts_corpus_op
     if (s) return s;
     ts_rng r;
     source_rng(c, "spoken", &r);
+    const int copies = copies_of(c, o, TS_SRC_ESPEAK);
+    aug_noise nz;
+    if ((s = noise_load(c, o, copies, &nz))) {
+        free(idx);
+        return s;
+    }
     int k = 0, line_no = 0;
     for (size_t pos = 0; !s && pos < len && (o->max_per_source <= 0 || k < o->max_per_source);) {
         size_t end = pos;
@@ -605,11 +766,13 @@ ts_status ts_corpus_add_spoken(ts_corpus *c, const char *dir, const ts_corpus_op
         }
         const char *prompts[CORPUS_MAX_QA] = {digit ? TS_DIGIT_PROMPT : TS_WORD_PROMPT};
         const char *answers[CORPUS_MAX_QA] = {text};
+        copy_plan cp = {.source = TS_SRC_ESPEAK, .index = k, .copies = copies, .noise = &nz};
         s = push_clip(c, &r, TS_SPLIT_TRAIN, path, TS_SAMPLE_RATE * 2, 1, prompts, answers, 0, k,
-                      NULL, NULL, 0, 0);
+                      NULL, NULL, 0, 0, &cp);
         free(path);
         k++;
     }
+    noise_free(&nz);
     free(idx);
     return s;
 }

@@ -71,6 +71,7 @@ static void layout(const ts_model *m, ts_acts *a, bump *b) {
     a->xnf = TAKE_F(b, N * D);
     a->rstdf = TAKE_F(b, N);
     a->logits = TAKE_F(b, N * (size_t)c->vocab_size);
+    a->xh = a->train ? TAKE_F(b, N * D) : NULL;
     a->losses = TAKE_F(b, N);
     a->pos = TAKE_I(b, N);
     if (a->train) {
@@ -226,7 +227,14 @@ void ts_model_forward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32_
         }
     }
     ts_rmsnorm_forward(a->xnf, a->rstdf, a->xout, m->w.out_norm, N, D, c->norm_eps);
-    ts_linear_forward(pool, a->logits, a->xnf, m->w.output, NULL, N, D, c->vocab_size);
+    if (!a->head_rows) {
+        ts_linear_forward(pool, a->logits, a->xnf, m->w.output, NULL, N, D, c->vocab_size);
+        return;
+    }
+    for (int r = 0; r < a->n_head; r++)
+        memcpy(a->xh + (size_t)r * D, a->xnf + (size_t)a->head_rows[r] * D, sizeof(float) * D);
+    if (a->n_head)
+        ts_linear_forward(pool, a->logits, a->xh, m->w.output, NULL, a->n_head, D, c->vocab_size);
 }
 
 /* ---- backward ----------------------------------------------------------------------- */
@@ -249,8 +257,20 @@ void ts_model_backward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32
     const ts_moe_dims md = ts_model_moe_dims(c);
     const size_t ND = (size_t)N * D;
     /* head: logits = xnf · outputᵀ (a->logits holds dlogits now) */
-    ts_gemm(pool, false, false, N, D, V, 1.0f, a->logits, V, m->w.output, D, 0.0f, a->dxn, D);
-    ts_gemm(pool, true, false, V, D, N, 1.0f, a->logits, V, a->xnf, D, 1.0f, g->output, D);
+    if (!a->head_rows) {
+        ts_gemm(pool, false, false, N, D, V, 1.0f, a->logits, V, m->w.output, D, 0.0f, a->dxn, D);
+        ts_gemm(pool, true, false, V, D, N, 1.0f, a->logits, V, a->xnf, D, 1.0f, g->output, D);
+    } else {
+        /* only the head's rows get a gradient; dx holds them compact first */
+        memset(a->dxn, 0, sizeof(float) * ND);
+        const int R = a->n_head;
+        if (R) {
+            ts_gemm(pool, false, false, R, D, V, 1.0f, a->logits, V, m->w.output, D, 0.0f, a->dx, D);
+            ts_gemm(pool, true, false, V, D, R, 1.0f, a->logits, V, a->xh, D, 1.0f, g->output, D);
+        }
+        for (int r = 0; r < R; r++)
+            memcpy(a->dxn + (size_t)a->head_rows[r] * D, a->dx + (size_t)r * D, sizeof(float) * D);
+    }
     memset(a->dx, 0, sizeof(float) * ND);
     ts_rmsnorm_backward(a->dx, g->out_norm, a->dxn, a->xout, m->w.out_norm, a->rstdf, N, D);
     for (int l = c->n_layers - 1; l >= 0; l--) {

@@ -82,7 +82,14 @@ typedef struct {
     float *xout;  /* [N,D] last block's output */
     float *xnf;   /* [N,D] */
     float *rstdf; /* [N] */
-    float *logits; /* [N,V]; dlogits in the backward pass */
+    float *logits; /* [N,V] (or [n_head,V]); dlogits in the backward pass */
+    /* When head_rows is set, the output head runs on those n_head positions
+     * only, in that order (xh gathers their normed states, logits holds
+     * n_head rows): training sets the positions its loss counts, so the
+     * head's GEMMs and softmax skip prompt and media tokens. NULL: all N. */
+    const int32_t *head_rows;
+    int n_head;
+    float *xh; /* [N,D] (training only) */
     float *losses; /* [N] */
     int32_t *pos;  /* [N] */
     /* when set (B = 1), each layer's keys and values after RoPE are copied

@@ -26,8 +26,9 @@ struct ts_trainer {
     ts_weights g;
     ts_acts acts;
     int64_t step;
-    int32_t *inputs, *targets; /* [N] */
-    float *weights;            /* [N] mask / count */
+    int32_t *inputs;           /* [N] */
+    int32_t *rows, *targets;   /* [N]: the positions the loss counts, their targets */
+    float *weights;            /* [N] 1 / count, per counted position */
     chunk *chunks;
     double *partial; /* [n_chunks] clipping sums */
     int n_chunks;
@@ -61,6 +62,7 @@ void ts_trainer_free(ts_trainer *t) {
     ts_acts_free(&t->acts);
     free(t->inputs);
     free(t->targets);
+    free(t->rows);
     free(t->weights);
     free(t->chunks);
     free(t->partial);
@@ -82,13 +84,14 @@ ts_status ts_trainer_new(ts_model *m, const ts_train_config *tc, ts_pool *pool, 
     t->g.L = calloc((size_t)m->c.n_layers, sizeof *t->g.L);
     t->inputs = malloc(sizeof(int32_t) * N);
     t->targets = malloc(sizeof(int32_t) * N);
+    t->rows = malloc(sizeof(int32_t) * N);
     t->weights = malloc(sizeof(float) * N);
     int nc = 0;
     for (int i = 0; i < m->n_info; i++)
         if (m->info[i].trained) nc += (int)((m->info[i].n + ADAM_CHUNK - 1) / ADAM_CHUNK);
     t->chunks = malloc(sizeof(chunk) * (size_t)(nc ? nc : 1));
     t->partial = malloc(sizeof(double) * (size_t)(nc ? nc : 1));
-    if (!t->grads || !t->m1 || !t->m2 || !t->g.L || !t->inputs || !t->targets || !t->weights ||
+    if (!t->grads || !t->m1 || !t->m2 || !t->g.L || !t->inputs || !t->targets || !t->rows || !t->weights ||
         !t->chunks || !t->partial) {
         ts_trainer_free(t);
         return ts_fail(TS_ERR_NOMEM, "train: out of memory for %zu parameters", P);
@@ -115,18 +118,22 @@ ts_status ts_trainer_new(ts_model *m, const ts_train_config *tc, ts_pool *pool, 
 
 int64_t ts_trainer_step_count(const ts_trainer *t) { return t->step; }
 
-/* Splits [batch, seq_len + 1] into inputs and targets, and the mask into
- * weights that sum to 1 over the counted targets. */
+/* Splits [batch, seq_len + 1] into inputs and targets, keeping only the
+ * targets the mask counts (the output head runs on those rows alone), with
+ * weights that sum to 1. Returns their count. */
 static int prepare(ts_trainer *t, const int32_t *tokens, const uint8_t *mask) {
     int B = t->tc.batch, T = t->tc.seq_len, cnt = 0;
     for (int b = 0; b < B; b++)
         for (int i = 0; i < T; i++) {
             size_t n = (size_t)b * T + i;
             t->inputs[n] = tokens[(size_t)b * (T + 1) + i];
-            t->targets[n] = tokens[(size_t)b * (T + 1) + i + 1];
-            t->weights[n] = mask && !mask[n] ? 0.0f : 1.0f;
-            cnt += t->weights[n] != 0.0f;
+            if (mask && !mask[n]) continue;
+            t->rows[cnt] = (int32_t)n;
+            t->targets[cnt++] = tokens[(size_t)b * (T + 1) + i + 1];
         }
+    for (int r = 0; r < cnt; r++) t->weights[r] = 1.0f / (float)cnt;
+    t->acts.head_rows = t->rows;
+    t->acts.n_head = cnt;
     return cnt;
 }
 
@@ -198,15 +205,14 @@ ts_status ts_trainer_step(ts_trainer *t, const int32_t *tokens, const uint8_t *m
     const int N = t->tc.batch * t->tc.seq_len, H = c->n_heads, E = c->n_experts;
     const ts_moe_dims md = ts_model_moe_dims(c);
     int cnt = prepare(t, tokens, mask);
-    for (int n = 0; n < N; n++) t->weights[n] /= (float)(cnt ? cnt : 1);
     memset(t->grads, 0, sizeof(float) * m->n_params);
     ts_acts *a = &t->acts;
     ts_model_forward(m, t->pool, a, t->inputs, false);
     /* losses, and the logits replaced by their gradient, in one pass */
-    ts_cross_entropy_fused(t->pool, a->losses, a->logits, t->targets, t->weights, N,
+    ts_cross_entropy_fused(t->pool, a->losses, a->logits, t->targets, t->weights, cnt,
                            c->vocab_size);
     double loss = 0;
-    for (int n = 0; n < N; n++) loss += (double)t->weights[n] * a->losses[n];
+    for (int r = 0; r < cnt; r++) loss += (double)t->weights[r] * a->losses[r];
     /* the two small terms */
     double aux = 0, gsum = 0;
     int64_t open = 0;
@@ -256,15 +262,13 @@ ts_status ts_trainer_eval(ts_trainer *t, const int32_t *tokens, const uint8_t *m
     ts_status s = check_tokens(t, tokens);
     if (s) return s;
     const ts_model_config *c = &t->m->c;
-    const int N = t->tc.batch * t->tc.seq_len;
     int cnt = prepare(t, tokens, mask);
     ts_acts *a = &t->acts;
     ts_model_forward(t->m, t->pool, a, t->inputs, false);
-    ts_cross_entropy_forward(t->pool, a->losses, a->logits, t->targets, t->weights, N,
+    ts_cross_entropy_forward(t->pool, a->losses, a->logits, t->targets, t->weights, cnt,
                              c->vocab_size);
     double sum = 0;
-    for (int n = 0; n < N; n++)
-        if (t->weights[n] != 0.0f) sum += a->losses[n];
+    for (int r = 0; r < cnt; r++) sum += a->losses[r];
     *loss_sum = sum;
     *n_targets = cnt;
     if (load)

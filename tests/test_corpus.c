@@ -363,6 +363,71 @@ static void test_every_source(void **state) {
     free(b);
 }
 
+/* CIFAR-10, MNIST, FSDD and speech commands with every source's train
+ * items written `rep` times. */
+static void build_repeated(fixture *f, const char *tag, int rep, ts_corpus_stats *st) {
+    const char *d = f->dir;
+    char tr[512], va[512];
+    snprintf(tr, sizeof tr, "%s/rtrain%s.shard", d, tag);
+    snprintf(va, sizeof va, "%s/rval%s.shard", d, tag);
+    ts_corpus *c;
+    assert_int_equal(ts_corpus_open(f->tok, f->vq, NULL, tr, va, 9, &c), TS_OK);
+    ts_corpus_options o = ts_corpus_default_options();
+    for (int k = 0; k < TS_N_SOURCES; k++)
+        o.repeat[k] = rep;
+    char noise[512];
+    snprintf(noise, sizeof noise, "%s/sc/_background_noise_", d);
+    o.noise_dir = noise;
+    assert_int_equal(ts_corpus_add_cifar10(c, tu_path(d, "cifar10"), &o), TS_OK);
+    assert_int_equal(ts_corpus_add_mnist(c, tu_path(d, "mnist"), &o), TS_OK);
+    assert_int_equal(ts_corpus_add_fsdd(c, tu_path(d, "fsdd"), &o), TS_OK);
+    assert_int_equal(ts_corpus_add_speech_commands(c, tu_path(d, "sc"), &o), TS_OK);
+    assert_int_equal(ts_corpus_commit(c, st), TS_OK);
+}
+
+static void test_repeat(void **state) {
+    fixture *f = *state;
+    build_data(f->dir);
+    ts_corpus_stats one, three, again;
+    build_repeated(f, "1", 1, &one);
+    build_repeated(f, "3", 3, &three);
+    build_repeated(f, "3b", 3, &again);
+    /* every train record three times, val untouched */
+    assert_int_equal(three.examples[0], 3 * one.examples[0]);
+    assert_int_equal(three.examples[1], one.examples[1]);
+    /* cifar 3 train + 3 test, mnist 4 + 2 */
+    assert_int_equal(one.images, 12);
+    assert_int_equal(three.images, 3 * 7 + 5);
+    ts_shard *t1, *t3;
+    assert_int_equal(ts_shard_open(tu_path(f->dir, "rtrain1.shard"), &t1), TS_OK);
+    assert_int_equal(ts_shard_open(tu_path(f->dir, "rtrain3.shard"), &t3), TS_OK);
+    assert_int_equal(ts_shard_count(t3), 3 * ts_shard_count(t1));
+    /* the copies follow their original with the same answers */
+    ts_vocab v;
+    ts_vocab_init(&v, ts_bpe_n_text(f->tok), 16);
+    int ni, na, ni3, na3;
+    char *a = answer_of(f, t1, 0, &v, &ni, &na), *b = answer_of(f, t3, 0, &v, &ni3, &na3);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    ts_shard_close(t1);
+    ts_shard_close(t3);
+    size_t l1, l2;
+    char *v1 = tu_read_file(tu_path(f->dir, "rval1.shard"), &l1);
+    char *v3 = tu_read_file(tu_path(f->dir, "rval3.shard"), &l2);
+    assert_int_equal(l1, l2);
+    assert_memory_equal(v1, v3, l1);
+    free(v1);
+    free(v3);
+    /* the same seed: the same augmented bytes */
+    char *x = tu_read_file(tu_path(f->dir, "rtrain3.shard"), &l1);
+    char *y = tu_read_file(tu_path(f->dir, "rtrain3b.shard"), &l2);
+    assert_int_equal(l1, l2);
+    assert_memory_equal(x, y, l1);
+    free(x);
+    free(y);
+}
+
 static void test_bad_inputs(void **state) {
     fixture *f = *state;
     ts_corpus *c;
@@ -593,6 +658,7 @@ static void test_export_val(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_source),
+        cmocka_unit_test(test_repeat),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_shard_train_resume),
         cmocka_unit_test(test_export_val),

@@ -104,6 +104,60 @@ static void test_full_backward_matches_finite_differences(void **state) {
     }
 }
 
+/* The head on the counted rows only (training's shortcut) gives the same
+ * loss and gradients as the full head with zero weights elsewhere. */
+static void head_grads(ts_model *m, ts_acts *a, const int32_t *ids, const int32_t *targets,
+                       const float *w, bool compact, float *grads, double *loss) {
+    const int N = a->B * a->T, V = m->c.vocab_size;
+    int32_t rows[16], ct[16];
+    float cw[16];
+    int R = 0;
+    for (int n = 0; n < N; n++)
+        if (w[n] != 0.0f) rows[R] = n, ct[R] = targets[n], cw[R++] = w[n];
+    a->head_rows = compact ? rows : NULL;
+    a->n_head = R;
+    ts_weights g;
+    g.L = calloc((size_t)m->c.n_layers, sizeof *g.L);
+    memset(grads, 0, sizeof(float) * m->n_params);
+    ts_model_bind(m, grads, &g);
+    ts_model_forward(m, NULL, a, ids, false);
+    int M = compact ? R : N;
+    ts_cross_entropy_fused(NULL, a->losses, a->logits, compact ? ct : targets, compact ? cw : w, M, V);
+    *loss = 0;
+    for (int i = 0; i < M; i++) *loss += (double)(compact ? cw : w)[i] * a->losses[i];
+    ts_model_backward(m, NULL, a, ids, &g, 0.01f, 0.001f);
+    a->head_rows = NULL;
+    free(g.L);
+}
+
+static void test_compact_head_equals_full_head(void **state) {
+    ts_model_config cf = tiny_config();
+    ts_model *m;
+    assert_int_equal(ts_model_new(&cf, 3, &m), TS_OK);
+    scramble(m, 9, 0.4f);
+    ts_acts a;
+    assert_int_equal(ts_acts_new(m, 2, 6, true, &a), TS_OK);
+    int32_t ids[12], targets[12];
+    float w[12];
+    for (int n = 0; n < 12; n++) {
+        ids[n] = (n * 5 + 2) % cf.vocab_size, targets[n] = (n * 3 + 1) % cf.vocab_size;
+        w[n] = n % 6 >= 4 || n == 1 ? 0.2f : 0.0f; /* answers at the ends of rows */
+    }
+    float *g1 = malloc(sizeof(float) * m->n_params), *g2 = malloc(sizeof(float) * m->n_params);
+    double l1, l2, worst = 0, norm = 0;
+    head_grads(m, &a, ids, targets, w, false, g1, &l1);
+    head_grads(m, &a, ids, targets, w, true, g2, &l2);
+    assert_true(fabs(l1 - l2) < 1e-6 * fabs(l1) && l1 > 0.1);
+    for (size_t i = 0; i < m->n_params; i++)
+        worst = fmax(worst, fabs(g1[i] - g2[i])), norm = fmax(norm, fabs(g1[i]));
+    assert_true(norm > 1e-3);
+    assert_true(worst <= 1e-5 * norm);
+    free(g1);
+    free(g2);
+    ts_acts_free(&a);
+    ts_model_free(m);
+}
+
 /* ---- KV cache = full forward; DRA skipping changes nothing but the work ------------------- */
 
 static void test_kv_cache_matches_full_forward(void **state) {
@@ -571,6 +625,7 @@ static void test_generate_deterministic(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_backward_matches_finite_differences),
+        cmocka_unit_test(test_compact_head_equals_full_head),
         cmocka_unit_test(test_kv_cache_matches_full_forward),
         cmocka_unit_test(test_gguf_round_trip_and_scoring),
         cmocka_unit_test(test_config_parse_and_check),

@@ -560,6 +560,25 @@ static void test_data_collection(void **state) {
     assert_int_equal(ts_vq_data_n_audio(d), 2);
     assert_int_equal(ts_vq_data_add_audio(d, tu_path(dir, "audio"), 0, NULL, "theo,^zzz"), TS_OK);
     assert_int_equal(ts_vq_data_n_audio(d), 4);
+    /* sc%10: the speech-commands speakers the decoder corpus holds out, by
+     * the same rule; FSDD-style names are never taken for speakers */
+    char val_id[16] = "", train_id[16] = "";
+    for (unsigned k = 0; !val_id[0] || !train_id[0]; k++) {
+        char id[16];
+        snprintf(id, sizeof id, "%08x", k * 2654435761u);
+        strcpy(ts_sc_speaker_is_val(id, 10) ? val_id : train_id, id);
+    }
+    const char *sc_names[3] = {val_id, train_id, "0_ann"};
+    mkdir(tu_path(dir, "sc"), 0755);
+    for (int i = 0; i < 3; i++) {
+        char p[4096];
+        snprintf(p, sizeof p, "%s/sc/%s%s0.wav", dir, sc_names[i], i < 2 ? "_nohash_" : "_");
+        write_wav(p, 16000, 8000, 500.0f);
+    }
+    assert_int_equal(ts_vq_data_add_audio(d, tu_path(dir, "sc"), 0, "sc%10", NULL), TS_OK);
+    assert_int_equal(ts_vq_data_n_audio(d), 6);
+    assert_int_equal(ts_vq_data_add_audio(d, tu_path(dir, "sc"), 0, NULL, "sc%10"), TS_OK);
+    assert_int_equal(ts_vq_data_n_audio(d), 7);
     float mel[80 * 100];
     ts_vq_data_audio(d, 0, mel);
     double mx = -1e9;

@@ -13,16 +13,16 @@
 # from its checkpoint (VQ-VAE and decoder) when run again. Progress and ETA
 # of each stage on stderr; per-stage wall times in $OUT/times.tsv.
 # Settings (environment): DATA, OUT (build/default-model), THREADS (2), BPE_VOCAB
-# (4096), VQ_STEPS (5000), VQ_MAX (25000 images per source), SCENES (20000),
+# (4096), VQ_STEPS (8000), VQ_MAX (25000 images per source), SCENES (20000),
 # TONES (10000), LM_STEPS (4000), LM_TIME (3000 s), LM_CONFIG (decoder
 # sizes), LM_BATCH (8), LM_SEQ (256), INSTALL (models/tessera.gguf; empty:
-# do not install).
+# do not install), UNTIL (espeak, bpe, vq or shards: stop after that stage).
 set -e
 DATA=${DATA:-../shared/data}
 OUT=${OUT:-build/default-model}
 THREADS=${THREADS:-2}
 BPE_VOCAB=${BPE_VOCAB:-4096}
-VQ_STEPS=${VQ_STEPS:-5000}
+VQ_STEPS=${VQ_STEPS:-8000}
 VQ_MAX=${VQ_MAX:-25000}
 SCENES=${SCENES:-20000}
 TONES=${TONES:-10000}
@@ -34,6 +34,7 @@ LM_SEQ=${LM_SEQ:-256}
 INSTALL=${INSTALL-models/tessera.gguf}
 MAX_PER_SOURCE=${MAX_PER_SOURCE:-0}
 BIN=${TESSERA:-build/tessera}
+UNTIL=${UNTIL:-}
 [ -d "$DATA" ] || { echo "make model: DATA=$DATA is not a folder (see README: the data sets)" >&2; exit 2; }
 [ -x "$BIN" ] || { echo "make model: $BIN is missing (run make)" >&2; exit 2; }
 mkdir -p "$OUT"
@@ -49,6 +50,11 @@ done_stage() {
   printf '%s\t%s\n' "$1" "$((S1 - S0))" >>"$OUT/times.tsv"
   echo "make model: [$1] done in $((S1 - S0)) s" >&2
 }
+until_here() { # stops after the stage UNTIL names
+  [ "$UNTIL" = "$1" ] || return 0
+  echo "make model: stopped after stage $1 (UNTIL=$1); run again to go on" >&2
+  exit 0
+}
 
 # 1. synthetic voices (optional: skipped without espeak-ng)
 SPOKEN=""
@@ -62,6 +68,7 @@ if command -v espeak-ng >/dev/null; then
 else
   echo "make model: [1/5] espeak-ng not installed: no synthetic voices" >&2
 fi
+until_here espeak
 COMMON="--data $DATA $SPOKEN --scenes $SCENES --tones $TONES --max-per-source $MAX_PER_SOURCE -s 1"
 
 # 2. tokenizer, learned from the corpus's own prompts and answers
@@ -72,8 +79,9 @@ if [ ! -s "$OUT/tokenizer.gguf" ]; then
   nice -n 5 "$BIN" train-bpe --vocab "$BPE_VOCAB" -o "$OUT/tokenizer.gguf" "$OUT/corpus.txt"
   done_stage bpe
 fi
+until_here bpe
 
-# 3. VQ-VAE: held out exactly as the decoder's val (theo; speech-commands ^f)
+# 3. VQ-VAE: held out exactly as the decoder's val (theo; the same 10 % of speech-commands speakers)
 if [ ! -s "$OUT/vq.gguf" ]; then
   stage 3 "VQ-VAE"
   RESUME=""
@@ -82,11 +90,13 @@ if [ ! -s "$OUT/vq.gguf" ]; then
   nice -n 5 "$BIN" train-vq \
     --images "$DATA/cifar10/train.tar" "$DATA/mnist/train-images-idx3-ubyte.gz" \
     --max-per-source "$VQ_MAX" \
-    --audio "$DATA/fsdd/recordings" "$DATA/speech_commands" --audio-exclude 'theo,^f' \
-    --val-images "$DATA/cifar10/test.tar" --val-audio "$DATA/fsdd/recordings" --val-audio-only theo \
+    --audio "$DATA/fsdd/recordings" "$DATA/speech_commands" --audio-exclude 'theo,sc%10' \
+    --val-images "$DATA/cifar10/test.tar" --val-audio "$DATA/fsdd/recordings" "$DATA/speech_commands" \
+    --val-audio-only 'theo,sc%10' \
     --steps "$VQ_STEPS" --checkpoint-every 250 -t "$THREADS" -o "$OUT/vq.gguf" $RESUME
   done_stage vq
 fi
+until_here vq
 
 # 4. shards: every image and clip encoded once; the held-out set as files
 if [ ! -s "$OUT/shards/train.shard" ]; then
@@ -96,6 +106,7 @@ if [ ! -s "$OUT/shards/train.shard" ]; then
     -o "$OUT/shards" --export-val "$OUT/heldout" -t "$THREADS"
   done_stage shards
 fi
+until_here shards
 
 # 5. the decoder, written with tokenizer and VQ-VAE into one q8_0 file
 if [ ! -s "$OUT/tessera.gguf" ]; then

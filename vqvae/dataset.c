@@ -86,7 +86,15 @@ static bool matches(const char *base, const char *pats) {
         bool prefix = l > 0 && *p == '^';
         const char *pat = p + prefix;
         size_t pl = l - prefix;
-        if (pl > 0) {
+        if (l > 3 && !strncmp(p, "sc%", 3)) { /* held-out speech-commands speakers */
+            char speaker[64];
+            size_t sl = strcspn(base, "_");
+            if (!strncmp(base + sl, "_nohash_", 8) && sl < sizeof speaker) {
+                memcpy(speaker, base, sl);
+                speaker[sl] = 0;
+                if (ts_sc_speaker_is_val(speaker, atoi(p + 3))) return true;
+            }
+        } else if (pl > 0) {
             if (prefix ? !strncmp(base, pat, pl) : false) return true;
             if (!prefix)
                 for (const char *b = base; *b; b++)

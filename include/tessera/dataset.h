@@ -37,4 +37,9 @@ ts_status ts_mnist_read(const char *path, uint8_t **pixels, int *count, int *row
 ts_status ts_mnist_read_mem(const uint8_t *buf, size_t len, const char *name, uint8_t **pixels,
                             int *count, int *rows, int *cols);
 
+/* ---- held-out speakers ------------------------------------------------------ */
+/* True for a speech-commands speaker id (8 hex digits) among the val_percent %
+ * held out: FNV-1a of the id, mod 100, below val_percent. */
+bool ts_sc_speaker_is_val(const char *speaker, int val_percent);
+
 #endif

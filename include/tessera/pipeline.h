@@ -117,6 +117,23 @@ ts_status ts_corpus_add_pcm(ts_corpus *c, int split, const float *pcm, size_t n,
 ts_status ts_corpus_add_text(ts_corpus *c, int split, const char *prompt, const char *answer);
 const ts_corpus_stats *ts_corpus_get_stats(const ts_corpus *c);
 
+/* Sources whose train items can be repeated (ts_corpus_options.repeat). */
+enum {
+    TS_SRC_CIFAR10,
+    TS_SRC_MNIST,
+    TS_SRC_TWEMOJI,
+    TS_SRC_FSDD,
+    TS_SRC_SPEECH_COMMANDS,
+    TS_SRC_ASTERISK,
+    TS_SRC_ESPEAK, /* ts_corpus_add_spoken */
+    TS_N_SOURCES
+};
+#define TS_MAX_REPEAT 64
+/* "cifar10" "mnist" "twemoji" "fsdd" "speech_commands" "asterisk" "espeak-ng". */
+const char *ts_corpus_source_name(int source);
+/* TS_SRC_* for a name above, -1 for any other. */
+int ts_corpus_source_from_name(const char *name);
+
 /* Sources. Each takes the path of one data set as laid out in
  * ../shared/data (see each README) and a cap on examples (0: all). */
 typedef struct {
@@ -126,6 +143,18 @@ typedef struct {
     int sc_val_percent;     /* speech commands speakers held out (default 10) */
     int scenes, tones;      /* generated examples (train; val gets a tenth) */
     int mc_per_source;      /* generated multiple-choice questions per media source */
+    /* Copies of each TRAIN item of a source (1..TS_MAX_REPEAT; default 1):
+     * copy 0 is the original, copies 1.. are augmented variants drawn from
+     * (seed, source, item, copy) with the same questions and answers.
+     * Images: a shift of up to 2 pixels, plus a mirror image on odd copies
+     * (CIFAR-10, Twemoji; never MNIST digits). Clips: speed 0.88-1.12x,
+     * gain -6..+6 dB, a shift of up to 80 ms and, half the time, noise at
+     * 10-30 dB SNR. Val items, scenes, tones and texts are never repeated;
+     * the max_per_source cap counts originals. */
+    int repeat[TS_N_SOURCES];
+    /* Noise mixed into augmented clips: the .flac/.wav files of this folder
+     * (the speech commands' _background_noise_); NULL or none there: white. */
+    const char *noise_dir;
 } ts_corpus_options;
 ts_corpus_options ts_corpus_default_options(void);
 
@@ -162,9 +191,6 @@ ts_status ts_corpus_export_val(const char *data_dir, const char *out_dir,
                                const ts_corpus_options *o, uint64_t seed, int max_per_task);
 /* 16-bit PCM mono WAV at 16 kHz, written atomically. */
 ts_status ts_wav_write(const char *path, const float *pcm, size_t n);
-
-/* Speech-commands speaker split: true when speaker (8 hex digits) is held out. */
-bool ts_sc_speaker_is_val(const char *speaker, int val_percent);
 
 /* ---- decoder training on shards ----------------------------------------------- */
 typedef struct {
