@@ -1,7 +1,8 @@
 /* Generated scenes: one to three shapes (circle, square, triangle) in six
  * colours and two sizes, placed alone, side by side, one above the other, or
  * three in a row or column, rendered to 32 x 32 RGB with 4 x 4 supersampling,
- * and described by a compositional caption. A scene's combination (shapes,
+ * and described by a compositional caption that names shapes left to right
+ * (or top to bottom), so each picture has exactly one caption. A scene's combination (shapes,
  * colours, sizes, relation) decides its split, so the validation scenes are
  * combinations the training scenes never show. */
 #include <math.h>
@@ -73,7 +74,10 @@ static void draw_scene(ts_rng *r, ts_scene *sc) {
         s->cx = uniform(r, s->r + 1, SIDE - 1 - s->r);
         s->cy = uniform(r, s->r + 1, SIDE - 1 - s->r);
     } else if (sc->n == 2) {
-        sc->relation = TS_REL_LEFT + (int)ts_rng_below(r, 4);
+        /* one caption per picture: the left (or top) shape is always named
+         * first, so "A to the left of B" never has the twin "B to the right
+         * of A" and an exact caption is well defined */
+        sc->relation = ts_rng_below(r, 2) ? TS_REL_ABOVE : TS_REL_LEFT;
         bool horiz = sc->relation == TS_REL_LEFT || sc->relation == TS_REL_RIGHT;
         /* shape 0 goes first (left/top) for LEFT/ABOVE, second otherwise */
         bool first = sc->relation == TS_REL_LEFT || sc->relation == TS_REL_ABOVE;

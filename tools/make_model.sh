@@ -12,11 +12,12 @@
 # Each stage is skipped when its output exists; an interrupted stage resumes
 # from its checkpoint (VQ-VAE and decoder) when run again. Progress and ETA
 # of each stage on stderr; per-stage wall times in $OUT/times.tsv.
-# Settings (environment): DATA, OUT (build/default-model), THREADS (2), BPE_VOCAB
-# (4096), VQ_STEPS (8000), VQ_MAX (25000 images per source), SCENES (20000),
-# TONES (10000), LM_STEPS (4000), LM_TIME (3000 s), LM_CONFIG (decoder
-# sizes), LM_BATCH (8), LM_SEQ (256), INSTALL (models/tessera.gguf; empty:
-# do not install), UNTIL (espeak, bpe, vq or shards: stop after that stage).
+# Settings (environment): DATA, OUT (build/default-model), THREADS (2),
+# BPE_VOCAB (4096), VQ_STEPS (8000), VQ_MAX (25000 images per source),
+# SCENES (40000), TONES (20000), REPEAT (augmented copies per source, see
+# below), LM_STEPS (10000), LM_TIME (3900 s), LM_CONFIG (decoder sizes),
+# LM_BATCH (8), LM_SEQ (256), INSTALL (models/tessera.gguf; empty: do not
+# install), UNTIL (espeak, bpe, vq or shards: stop after that stage).
 set -e
 DATA=${DATA:-../shared/data}
 OUT=${OUT:-build/default-model}
@@ -24,10 +25,14 @@ THREADS=${THREADS:-2}
 BPE_VOCAB=${BPE_VOCAB:-4096}
 VQ_STEPS=${VQ_STEPS:-8000}
 VQ_MAX=${VQ_MAX:-25000}
-SCENES=${SCENES:-20000}
-TONES=${TONES:-10000}
-LM_STEPS=${LM_STEPS:-4000}
-LM_TIME=${LM_TIME:-3000}
+SCENES=${SCENES:-40000}
+TONES=${TONES:-20000}
+# train items of these sources are written N times, the copies augmented
+# (images flipped/shifted, clips speed/gain/shift/noise-perturbed): the small
+# audio sets and CIFAR-10 get a fair share of the decoder's steps
+REPEAT=${REPEAT:-cifar10=4,twemoji=2,fsdd=16,speech_commands=24,espeak-ng=3,asterisk=2}
+LM_STEPS=${LM_STEPS:-10000}
+LM_TIME=${LM_TIME:-3900}
 LM_CONFIG=${LM_CONFIG:-d_model=128,n_heads=4,head_dim=32,n_layers=4,ffn_hidden=384,n_experts=16,n_experts_used=4,expert_hidden=128,context=512}
 LM_BATCH=${LM_BATCH:-8}
 LM_SEQ=${LM_SEQ:-256}
@@ -103,7 +108,7 @@ if [ ! -s "$OUT/shards/train.shard" ]; then
   stage 4 "token shards"
   # shellcheck disable=SC2086
   nice -n 5 "$BIN" build-shards $COMMON --tokenizer "$OUT/tokenizer.gguf" --vq "$OUT/vq.gguf" \
-    -o "$OUT/shards" --export-val "$OUT/heldout" -t "$THREADS"
+    --repeat "$REPEAT" -o "$OUT/shards" --export-val "$OUT/heldout" -t "$THREADS"
   done_stage shards
 fi
 until_here shards
