@@ -1,7 +1,10 @@
 /* The model as a ts_scorer: an item's media are decoded and encoded to VQ
  * codes once, the multiple-choice prompt comes from fusion/ (ts_mc_prompt),
  * and each option is scored as the ANSWER of the one template
- * (ts_fusion_build) by the decoder's teacher-forced log-likelihood. */
+ * (ts_fusion_build) by the decoder's teacher-forced log-likelihood. The
+ * template's head (media, prompt, up to <assistant>) is the same for every
+ * option, so it runs once per item into a KV cache and each option's
+ * answer continues from there (ts_session_score_continuations). */
 #include "tessera/eval.h"
 #include "tessera/fusion.h"
 #include "tessera/model.h"
@@ -20,6 +23,7 @@ typedef struct {
     int n_workers;
     ts_bpe **tok; /* one per worker: a tokenizer keeps a cache */
     ts_seq *seq;  /* one per worker, reused across items */
+    ts_session **sess; /* one per worker: the KV cache of an item's prompt */
 } model_scorer;
 
 static void ms_free(void *vctx) {
@@ -28,9 +32,11 @@ static void ms_free(void *vctx) {
     for (int w = 0; w < ms->n_workers; w++) {
         if (ms->tok) ts_bpe_free(ms->tok[w]);
         if (ms->seq) ts_seq_free(&ms->seq[w]);
+        if (ms->sess) ts_session_free(ms->sess[w]);
     }
     free(ms->tok);
     free(ms->seq);
+    free(ms->sess);
     ts_model_free(ms->model);
     ts_vq_free(ms->vq);
     ts_gguf_close(ms->g);
@@ -114,13 +120,52 @@ static ts_status ms_score(void *vctx, int worker, const ts_eval_item *it, double
     item_input in;
     ts_status s = input_build(ms, it, &in);
     ts_seq *seq = &ms->seq[worker];
-    for (int c = 0; !s && c < it->n_choices; c++) {
+    const int k = it->n_choices;
+    /* prefix: the template up to <assistant>; answers[c]: option c's answer
+     * tokens and <eos> (the masked part), in one allocation */
+    int32_t *prefix = NULL, *answers = NULL, **conts = calloc(k ? (size_t)k : 1, sizeof *conts);
+    int *lens = calloc(k ? (size_t)k : 1, sizeof *lens), n_prefix = 0;
+    size_t used = 0, cap = 0;
+    if (!s && (!conts || !lens)) s = ts_fail(TS_ERR_NOMEM, "out of memory");
+    for (int c = 0; !s && c < k; c++) {
         s = ts_fusion_build(ms->tok[worker], &ms->vocab, in.media, in.n_media, in.prompt,
                             it->choices[c], seq);
-        if (!s)
-            s = ts_model_score(ms->model, seq->tokens, seq->mask, seq->n, &logprob[c],
-                               &n_tokens[c]);
+        if (s) break;
+        const int start = seq->answer_start, len = seq->n - start;
+        if (c == 0) {
+            n_prefix = start;
+            if (!(prefix = malloc(sizeof *prefix * (size_t)(start > 0 ? start : 1)))) {
+                s = ts_fail(TS_ERR_NOMEM, "out of memory");
+                break;
+            }
+            memcpy(prefix, seq->tokens, sizeof *prefix * (size_t)start);
+        } else if (start != n_prefix ||
+                   memcmp(prefix, seq->tokens, sizeof *prefix * (size_t)start)) {
+            s = ts_fail(TS_ERR_INTERNAL, "eval: option %d changed the prompt's tokens", c);
+            break;
+        }
+        if (used + (size_t)len > cap) {
+            size_t ncap = (used + (size_t)len) * 2 + 64;
+            int32_t *n = realloc(answers, sizeof *n * ncap);
+            if (!n) {
+                s = ts_fail(TS_ERR_NOMEM, "out of memory");
+                break;
+            }
+            answers = n, cap = ncap;
+        }
+        memcpy(answers + used, seq->tokens + start, sizeof *answers * (size_t)len);
+        lens[c] = len;
+        used += (size_t)len;
     }
+    for (int c = 0, off = 0; !s && c < k; off += lens[c++])
+        conts[c] = answers + off;
+    if (!s && k)
+        s = ts_session_score_continuations(ms->sess[worker], prefix, n_prefix, k,
+                                           (const int32_t *const *)conts, lens, logprob, n_tokens);
+    free(prefix);
+    free(answers);
+    free(conts);
+    free(lens);
     input_free(&in);
     return s;
 }
@@ -224,8 +269,11 @@ ts_status ts_eval_model_scorer_new(const char *path, int n_workers, ts_scorer **
     if (!s) {
         ms->tok = calloc((size_t)n_workers, sizeof *ms->tok);
         ms->seq = calloc((size_t)n_workers, sizeof *ms->seq);
-        if (!ms->tok || !ms->seq) s = ts_fail(TS_ERR_NOMEM, "out of memory");
+        ms->sess = calloc((size_t)n_workers, sizeof *ms->sess);
+        if (!ms->tok || !ms->seq || !ms->sess) s = ts_fail(TS_ERR_NOMEM, "out of memory");
     }
+    for (int w = 0; !s && w < n_workers; w++)
+        s = ts_session_new(ms->model, 0, &ms->sess[w]);
     for (int w = 0; !s && w < n_workers; w++) {
         if ((s = ts_bpe_load(ms->g, &ms->tok[w])))
             s = with_path(s, path);

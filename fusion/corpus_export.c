@@ -184,30 +184,20 @@ static ts_status export_fsdd(const char *data, FILE *lab, const char *speaker, i
 static ts_status export_sc(const char *data, const char *out, FILE *lab, int pct, int max) {
     char ip[1024];
     snprintf(ip, sizeof ip, "%s/speech_commands/index.tsv", data);
-    uint8_t *idx;
-    size_t len;
     if (!exists(ip)) return TS_OK;
-    ts_status s = ts_read_file(ip, 0, &idx, &len);
+    corpus_tsv idx;
+    ts_status s = corpus_tsv_open(&idx, ip, CORPUS_TSV_HEADER);
     if (s) return s;
-    int k = 0, line_no = 0;
-    for (size_t pos = 0; pos < len && (max <= 0 || k < max);) {
-        size_t end = pos;
-        while (end < len && idx[end] != '\n') end++;
-        char line[1024];
-        size_t ll = end - pos < sizeof line - 1 ? end - pos : sizeof line - 1;
-        memcpy(line, idx + pos, ll);
-        line[ll] = 0;
-        pos = end + 1;
-        if (line_no++ == 0 || !ll) continue;
-        char *f[4] = {line, NULL, NULL, NULL};
-        for (int j = 1; j < 4 && f[j - 1]; j++)
-            if ((f[j] = strchr(f[j - 1], '\t'))) *f[j]++ = 0;
-        if (!f[3] || !ts_sc_speaker_is_val(f[3], pct)) continue;
+    int k = 0, nf;
+    char *f[4]; /* path, word, class, speaker */
+    while ((max <= 0 || k < max) && (nf = corpus_tsv_next(&idx, f, 4))) {
+        /* a malformed line is the corpus reader's error; here it is skipped */
+        if (nf < 4 || !ts_sc_speaker_is_val(f[3], pct)) continue;
         fprintf(lab, "speech_commands\t%s/speech_commands/%s\t%s\n", data, f[0],
                 strcmp(f[2], "_unknown_") ? f[2] : "unknown");
         k++;
     }
-    free(idx);
+    corpus_tsv_close(&idx);
     /* the val noise slices (every tenth, as the corpus holds them out) */
     char bg[1024], dir[1024];
     snprintf(bg, sizeof bg, "%s/speech_commands/_background_noise_", data);

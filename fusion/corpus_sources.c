@@ -309,13 +309,12 @@ ts_status ts_corpus_add_twemoji(ts_corpus *c, const char *dir, const ts_corpus_o
     char tp[1024], np[1024];
     snprintf(tp, sizeof tp, "%s/png72.tar", dir);
     snprintf(np, sizeof np, "%s/names.tsv", dir);
-    uint8_t *names = NULL;
-    size_t nlen;
-    ts_status s = ts_read_file(np, 0, &names, &nlen);
+    corpus_tsv names;
+    ts_status s = corpus_tsv_open(&names, np, CORPUS_TSV_KEEP_EMPTY);
     if (s) return s;
     ts_mapped_file f;
     if ((s = ts_map_file(tp, &f))) {
-        free(names);
+        corpus_tsv_close(&names);
         return s;
     }
     ts_rng r;
@@ -323,25 +322,17 @@ ts_status ts_corpus_add_twemoji(ts_corpus *c, const char *dir, const ts_corpus_o
     ts_tar t;
     ts_tar_init(&t, f.data, f.len, tp);
     int S = corpus_image_size(c), k = 0;
-    size_t pos = 0;
     for (bool done = false; !s && (o->max_per_source <= 0 || k < o->max_per_source);) {
         ts_tar_member m;
         if ((s = ts_tar_next(&t, &m, &done)) || done) break;
         if (m.type != '0' && m.type != '\0') continue;
         /* the next names.tsv line must name this member */
-        size_t end = pos;
-        while (end < nlen && names[end] != '\n') end++;
-        char line[512];
-        size_t ll = end - pos < sizeof line - 1 ? end - pos : sizeof line - 1;
-        memcpy(line, names + pos, ll);
-        line[ll] = 0;
-        pos = end + 1;
-        char *tab = strchr(line, '\t');
-        if (!tab || strncmp(line, m.name, (size_t)(tab - line)) || m.name[tab - line]) {
+        char *fld[2];
+        if (corpus_tsv_next(&names, fld, 2) < 2 || strcmp(fld[0], m.name)) {
             s = ts_fail(TS_ERR_INPUT, "%s: line for %s does not match the tar", np, m.name);
             break;
         }
-        const char *name = tab + 1;
+        const char *name = fld[1];
         float *x = corpus_text_mode(c) ? NULL : ts_alloc_floats((size_t)3 * S * S);
         if (!x && !corpus_text_mode(c)) {
             s = ts_fail(TS_ERR_NOMEM, "out of memory");
@@ -362,7 +353,7 @@ ts_status ts_corpus_add_twemoji(ts_corpus *c, const char *dir, const ts_corpus_o
         k++;
     }
     ts_unmap_file(&f);
-    free(names);
+    corpus_tsv_close(&names);
     return s;
 }
 
@@ -594,33 +585,23 @@ ts_status ts_corpus_add_fsdd(ts_corpus *c, const char *dir, const ts_corpus_opti
 ts_status ts_corpus_add_speech_commands(ts_corpus *c, const char *dir, const ts_corpus_options *o) {
     char ip[1024];
     snprintf(ip, sizeof ip, "%s/index.tsv", dir);
-    uint8_t *idx;
-    size_t len;
-    ts_status s = ts_read_file(ip, 0, &idx, &len);
+    corpus_tsv idx;
+    ts_status s = corpus_tsv_open(&idx, ip, CORPUS_TSV_HEADER);
     if (s) return s;
     ts_rng r;
     source_rng(c, "speech_commands", &r);
     const int copies = copies_of(c, o, TS_SRC_SPEECH_COMMANDS);
     aug_noise nz;
     if ((s = noise_load(c, o, copies, &nz))) {
-        free(idx);
+        corpus_tsv_close(&idx);
         return s;
     }
-    int k = 0, line_no = 0;
-    for (size_t pos = 0; !s && pos < len && (o->max_per_source <= 0 || k < o->max_per_source);) {
-        size_t end = pos;
-        while (end < len && idx[end] != '\n') end++;
-        char line[1024];
-        size_t ll = end - pos < sizeof line - 1 ? end - pos : sizeof line - 1;
-        memcpy(line, idx + pos, ll);
-        line[ll] = 0;
-        pos = end + 1;
-        if (line_no++ == 0 || !ll) continue; /* header */
-        char *f[4] = {line, NULL, NULL, NULL};
-        for (int j = 1; j < 4 && f[j - 1]; j++)
-            if ((f[j] = strchr(f[j - 1], '\t'))) *f[j]++ = 0;
-        if (!f[3]) {
-            s = ts_fail(TS_ERR_INPUT, "%s:%d: not four tab-separated fields", ip, line_no);
+    int k = 0, nf;
+    char *f[4]; /* path, word, class, speaker */
+    while (!s && (o->max_per_source <= 0 || k < o->max_per_source) &&
+           (nf = corpus_tsv_next(&idx, f, 4))) {
+        if (nf < 4) {
+            s = corpus_tsv_fail(&idx, "not four tab-separated fields");
             break;
         }
         const char *cls = !strcmp(f[2], "_unknown_") ? "unknown" : f[2];
@@ -641,7 +622,7 @@ ts_status ts_corpus_add_speech_commands(ts_corpus *c, const char *dir, const ts_
         free(path);
         k++;
     }
-    free(idx);
+    corpus_tsv_close(&idx);
     /* background noise, cut into one-second slices: "silence"; every tenth
      * slice is val */
     char bg[1024];
@@ -729,37 +710,28 @@ ts_status ts_corpus_add_asterisk(ts_corpus *c, const char *sounds_dir, const cha
 ts_status ts_corpus_add_spoken(ts_corpus *c, const char *dir, const ts_corpus_options *o) {
     char ip[1024];
     snprintf(ip, sizeof ip, "%s/index.tsv", dir);
-    uint8_t *idx;
-    size_t len;
-    ts_status s = ts_read_file(ip, 0, &idx, &len);
+    corpus_tsv idx;
+    ts_status s = corpus_tsv_open(&idx, ip, 0);
     if (s) return s;
     ts_rng r;
     source_rng(c, "spoken", &r);
     const int copies = copies_of(c, o, TS_SRC_ESPEAK);
     aug_noise nz;
     if ((s = noise_load(c, o, copies, &nz))) {
-        free(idx);
+        corpus_tsv_close(&idx);
         return s;
     }
-    int k = 0, line_no = 0;
-    for (size_t pos = 0; !s && pos < len && (o->max_per_source <= 0 || k < o->max_per_source);) {
-        size_t end = pos;
-        while (end < len && idx[end] != '\n') end++;
-        char line[1024];
-        size_t ll = end - pos < sizeof line - 1 ? end - pos : sizeof line - 1;
-        memcpy(line, idx + pos, ll);
-        line[ll] = 0;
-        pos = end + 1;
-        line_no++;
-        if (!ll) continue;
-        char *kind = strchr(line, '\t'), *text = kind ? strchr(kind + 1, '\t') : NULL;
-        if (!text) {
-            s = ts_fail(TS_ERR_INPUT, "%s:%d: not FILE<TAB>KIND<TAB>TEXT", ip, line_no);
+    int k = 0, nf;
+    char *f[3]; /* file, kind, text */
+    while (!s && (o->max_per_source <= 0 || k < o->max_per_source) &&
+           (nf = corpus_tsv_next(&idx, f, 3))) {
+        if (nf < 3) {
+            s = corpus_tsv_fail(&idx, "not FILE<TAB>KIND<TAB>TEXT");
             break;
         }
-        *kind++ = 0, *text++ = 0;
-        bool digit = !strcmp(kind, "digit");
-        char *path = join(dir, line);
+        const char *text = f[2];
+        bool digit = !strcmp(f[1], "digit");
+        char *path = join(dir, f[0]);
         if (!path) {
             s = ts_fail(TS_ERR_NOMEM, "out of memory");
             break;
@@ -773,7 +745,7 @@ ts_status ts_corpus_add_spoken(ts_corpus *c, const char *dir, const ts_corpus_op
         k++;
     }
     noise_free(&nz);
-    free(idx);
+    corpus_tsv_close(&idx);
     return s;
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/plot.h"
 #include "model/model_impl.h"
 #include "tessera/image.h"
 
@@ -80,45 +81,10 @@ static void read_csv(const char *path, int64_t upto, history *h) {
 #define PH 480
 #define PM 48 /* margin */
 
-static void put(uint8_t *px, int x, int y, const uint8_t *c) {
-    if (x < 0 || y < 0 || x >= PW || y >= PH) return;
-    memcpy(px + ((size_t)y * PW + x) * 3, c, 3);
-}
-
-static void line(uint8_t *px, int x0, int y0, int x1, int y1, const uint8_t *c) {
-    int dx = abs(x1 - x0), dy = -abs(y1 - y0), sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1;
-    int err = dx + dy;
-    for (;;) {
-        put(px, x0, y0, c);
-        put(px, x0, y0 + 1, c);
-        if (x0 == x1 && y0 == y1) break;
-        int e2 = 2 * err;
-        if (e2 >= dy) err += dy, x0 += sx;
-        if (e2 <= dx) err += dx, y0 += sy;
-    }
-}
-
-/* A 3×5 pixel font for the axis numbers: digits, '.', '-', 'k'. */
-static const uint16_t glyphs[14] = {
-    /* 0-9 */ 0x7B6F, 0x2C97, 0x73E7, 0x73CF, 0x5BC9, 0x79CF, 0x79EF, 0x7249, 0x7BEF, 0x7BCF,
-    /* . */ 0x0002, /* - */ 0x01C0, /* k */ 0x4BAD, /* space */ 0x0000};
-
-static void text(uint8_t *px, int x, int y, const char *s, const uint8_t *c) {
-    for (; *s; s++, x += 8) {
-        int g = *s >= '0' && *s <= '9' ? *s - '0' : *s == '.' ? 10 : *s == '-' ? 11 : *s == 'k' ? 12 : 13;
-        for (int r = 0; r < 5; r++)
-            for (int col = 0; col < 3; col++)
-                if (glyphs[g] >> (14 - (r * 3 + col)) & 1)
-                    for (int dy = 0; dy < 2; dy++)
-                        for (int dx = 0; dx < 2; dx++) put(px, x + 2 * col + dx, y + 2 * r + dy, c);
-    }
-}
-
 static ts_status write_plot(const char *path, const history *h) {
     if (h->n < 1) return TS_OK;
-    uint8_t *px = malloc((size_t)PW * PH * 3);
-    if (!px) return ts_fail(TS_ERR_NOMEM, "%s: out of memory", path);
-    memset(px, 255, (size_t)PW * PH * 3);
+    ts_canvas cv;
+    if (ts_canvas_init(&cv, PW, PH)) return ts_fail(TS_ERR_NOMEM, "%s: out of memory", path);
     float lo = INFINITY, hi = -INFINITY;
     int64_t s0 = h->r[0].step, s1 = h->r[h->n - 1].step;
     for (size_t i = 0; i < h->n; i++) {
@@ -133,36 +99,36 @@ static ts_status write_plot(const char *path, const history *h) {
     char lab[32];
     for (int k = 0; k <= 4; k++) {
         int y = PM + (PH - 2 * PM) * k / 4;
-        line(px, PM, y, PW - PM, y, grid);
+        ts_canvas_line(&cv, PM, y, PW - PM, y, grid);
         snprintf(lab, sizeof lab, "%.2f", hi - (hi - lo) * k / 4);
-        text(px, 4, y - 5, lab, axis);
+        ts_canvas_text(&cv, 4, y - 5, lab, 2, axis);
     }
     for (int k = 0; k <= 4; k++) {
         int x = PM + (PW - 2 * PM) * k / 4;
         snprintf(lab, sizeof lab, "%lld", (long long)(s0 + (s1 - s0) * k / 4));
-        text(px, x - 4 * (int)strlen(lab), PH - PM + 10, lab, axis);
+        ts_canvas_text(&cv, x - 4 * (int)strlen(lab), PH - PM + 10, lab, 2, axis);
     }
-    line(px, PM, PH - PM, PW - PM, PH - PM, axis);
-    line(px, PM, PM, PM, PH - PM, axis);
+    ts_canvas_line(&cv, PM, PH - PM, PW - PM, PH - PM, axis);
+    ts_canvas_line(&cv, PM, PM, PM, PH - PM, axis);
 #define X(step) (PM + (int)((double)((step)-s0) / (double)(s1 - s0) * (PW - 2 * PM)))
 #define Y(v) (PH - PM - (int)(((v)-lo) / (hi - lo) * (PH - 2 * PM)))
     int px0 = -1, py0 = -1, vx0 = -1, vy0 = -1;
     for (size_t i = 0; i < h->n; i++) {
         const hist_row *r = &h->r[i];
         int x = X(r->step), y = Y(r->loss);
-        if (px0 >= 0) line(px, px0, py0, x, y, blue);
+        if (px0 >= 0) ts_canvas_line(&cv, px0, py0, x, y, blue);
         px0 = x, py0 = y;
         if (isfinite(r->val_loss)) {
             int vy = Y(r->val_loss);
-            if (vx0 >= 0) line(px, vx0, vy0, x, vy, red);
-            for (int d = -2; d <= 2; d++) line(px, x - 2, vy + d, x + 2, vy + d, red);
+            if (vx0 >= 0) ts_canvas_line(&cv, vx0, vy0, x, vy, red);
+            for (int d = -2; d <= 2; d++) ts_canvas_line(&cv, x - 2, vy + d, x + 2, vy + d, red);
             vx0 = x, vy0 = vy;
         }
     }
 #undef X
 #undef Y
-    ts_status s = ts_png_write(path, px, PW, PH, 3);
-    free(px);
+    ts_status s = ts_png_write(path, cv.rgb, PW, PH, 3);
+    ts_canvas_free(&cv);
     return s;
 }
 

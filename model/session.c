@@ -128,6 +128,16 @@ void ts_session_free(ts_session *s) {
 }
 
 void ts_session_reset(ts_session *s) { s->n = 0, s->done = 0, s->skipped = 0; }
+ts_status ts_session_truncate(ts_session *s, int n) {
+    if (n < 0 || n > s->n)
+        return ts_fail(TS_ERR_USAGE, "model: cannot keep %d tokens of a session holding %d", n,
+                       s->n);
+    /* the cached keys and values of positions >= n are overwritten by the
+     * next feed; those below n do not depend on anything after them */
+    s->n = n;
+    return TS_OK;
+}
+const ts_model *ts_session_model(const ts_session *s) { return s->m; }
 int ts_session_length(const ts_session *s) { return s->n; }
 void ts_session_set_dra_skip(ts_session *s, bool skip) { s->skip = skip; }
 void ts_session_set_pool(ts_session *s, ts_pool *pool) { s->pool = pool; }

@@ -1,5 +1,6 @@
 /* model/: the whole decoder's backward against finite differences, the KV
- * cache against the full forward, GGUF round trips, scoring, sampling, a
+ * cache against the full forward, continuations of a cached prefix against
+ * full scoring, GGUF round trips, scoring, sampling, a
  * tiny model that learns to copy, and checkpoint → resume. */
 #include <math.h>
 #include <stdlib.h>
@@ -229,6 +230,73 @@ static void test_kv_cache_matches_full_forward(void **state) {
     }
     free(full);
     free(step);
+    ts_model_free(m);
+}
+
+/* ---- a shared prefix scored once, its continuations from the cache -------------------------- */
+
+static void test_continuations_match_full_scoring(void **state) {
+    ts_model_config cf = tiny_config();
+    cf.n_heads = 4, cf.n_layers = 3, cf.context = 20;
+    ts_model *m;
+    assert_int_equal(ts_model_new(&cf, 9, &m), TS_OK);
+    scramble(m, 10, 0.4f);
+    /* some heads closed at some tokens, so DRA skipping has work to skip */
+    for (int l = 0; l < cf.n_layers; l++)
+        for (int h = 0; h < cf.n_heads; h++) m->w.L[l].bgate[h] = h == 0 ? -3.0f : 0.1f * h - 0.1f;
+    const int V = cf.vocab_size, P = 9;
+    int32_t prefix[9], c0[] = {3, 5, 7, 1}, c1[] = {10}, c2[] = {2, 2, 9, 4, 6, 0, 8};
+    for (int i = 0; i < P; i++) prefix[i] = (i * 5 + 2) % V;
+    const int32_t *conts[] = {c0, c1, c2};
+    int lens[] = {4, 1, 7};
+    double lp[3];
+    int cnt[3];
+    ts_session *s;
+    assert_int_equal(ts_session_new(m, 0, &s), TS_OK);
+    for (int run = 0; run < 2; run++) {
+        assert_int_equal(ts_session_score_continuations(s, prefix, P, 3, conts, lens, lp, cnt),
+                         TS_OK);
+        assert_int_equal(ts_session_length(s), P);
+        for (int c = 0; c < 3; c++) {
+            /* the old way: the whole sequence, the mask on the continuation */
+            int32_t ids[20];
+            uint8_t mask[20] = {0};
+            memcpy(ids, prefix, sizeof prefix);
+            memcpy(ids + P, conts[c], sizeof(int32_t) * lens[c]);
+            memset(mask + P, 1, lens[c]);
+            double ref;
+            int rc;
+            assert_int_equal(ts_model_score(m, ids, mask, P + lens[c], &ref, &rc), TS_OK);
+            assert_int_equal(cnt[c], rc);
+            assert_int_equal(cnt[c], lens[c]);
+            assert_true(ref < -0.1);
+            if (fabs(lp[c] - ref) >= 1e-4)
+                fail_msg("continuation %d: %.7f, full %.7f", c, lp[c], ref);
+        }
+        ts_session_set_dra_skip(s, false); /* the second run computes every head: same scores */
+    }
+    /* truncating keeps the prefix's state: the same logits as a fresh prefix + token */
+    float *a = malloc(sizeof(float) * V), *b = malloc(sizeof(float) * V);
+    assert_int_equal(ts_session_feed(s, c2, 3, a), TS_OK);
+    assert_int_equal(ts_session_truncate(s, P), TS_OK);
+    assert_int_equal(ts_session_feed(s, c0, 1, a), TS_OK);
+    ts_session *f;
+    assert_int_equal(ts_session_new(m, 0, &f), TS_OK);
+    assert_int_equal(ts_session_feed(f, prefix, P, b), TS_OK);
+    assert_int_equal(ts_session_feed(f, c0, 1, b), TS_OK);
+    assert_memory_equal(a, b, sizeof(float) * V);
+    assert_int_equal(ts_session_truncate(s, P + 2), TS_ERR_USAGE);
+    /* a continuation past the context: an error naming the length, as ts_model_score */
+    int32_t longc[12] = {0};
+    const int32_t *lc[] = {c0, longc};
+    int ll[] = {4, 12};
+    assert_int_equal(ts_session_score_continuations(s, prefix, P, 2, lc, ll, lp, cnt),
+                     TS_ERR_INPUT);
+    assert_non_null(strstr(ts_last_error(), "21 tokens"));
+    free(a);
+    free(b);
+    ts_session_free(f);
+    ts_session_free(s);
     ts_model_free(m);
 }
 
@@ -627,6 +695,7 @@ int main(void) {
         cmocka_unit_test(test_full_backward_matches_finite_differences),
         cmocka_unit_test(test_compact_head_equals_full_head),
         cmocka_unit_test(test_kv_cache_matches_full_forward),
+        cmocka_unit_test(test_continuations_match_full_scoring),
         cmocka_unit_test(test_gguf_round_trip_and_scoring),
         cmocka_unit_test(test_config_parse_and_check),
         cmocka_unit_test(test_sampler),

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/plot.h"
 #include "tessera/image.h"
 #include "vqvae/train.h"
 
@@ -93,66 +94,13 @@ ts_status vq_write_csv(const vq_trainer *t, const char *path) {
     return ts_outfile_commit(&o);
 }
 
-static void plot_px(uint8_t *rgb, int W, int H, int x, int y, const uint8_t *col) {
-    if (x < 0 || y < 0 || x >= W || y >= H) return;
-    memcpy(rgb + ((size_t)y * W + x) * 3, col, 3);
-}
-
-static void plot_line(uint8_t *rgb, int W, int H, int x0, int y0, int x1, int y1,
-                      const uint8_t *col) {
-    int dx = abs(x1 - x0), dy = -abs(y1 - y0), sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1;
-    int err = dx + dy;
-    for (;;) {
-        plot_px(rgb, W, H, x0, y0, col);
-        plot_px(rgb, W, H, x0, y0 + 1, col);
-        if (x0 == x1 && y0 == y1) break;
-        int e2 = 2 * err;
-        if (e2 >= dy) err += dy, x0 += sx;
-        if (e2 <= dx) err += dx, y0 += sy;
-    }
-}
-
-/* A 3 x 5 pixel font for the plot's labels: rows top to bottom, 3 bits
- * each (the high bit on the left). */
-static const struct {
-    char c;
-    uint8_t rows[5];
-} GLYPHS[] = {
-    {'0', {7, 5, 5, 5, 7}}, {'1', {2, 6, 2, 2, 7}}, {'2', {7, 1, 7, 4, 7}},
-    {'3', {7, 1, 7, 1, 7}}, {'4', {5, 5, 7, 1, 1}}, {'5', {7, 4, 7, 1, 7}},
-    {'6', {7, 4, 7, 5, 7}}, {'7', {7, 1, 1, 1, 1}}, {'8', {7, 5, 7, 5, 7}},
-    {'9', {7, 5, 7, 1, 7}}, {'e', {7, 5, 7, 4, 7}}, {'-', {0, 0, 7, 0, 0}},
-    {'t', {2, 7, 2, 2, 3}}, {'o', {0, 7, 5, 5, 7}}, {'a', {6, 1, 7, 5, 7}},
-    {'l', {6, 2, 2, 2, 7}}, {'i', {2, 0, 6, 2, 7}}, {'m', {0, 7, 7, 5, 5}},
-    {'g', {7, 5, 7, 1, 6}}, {'u', {0, 5, 5, 5, 7}}, {'d', {1, 1, 7, 5, 7}},
-    {'c', {0, 7, 4, 4, 7}}, {'s', {3, 4, 2, 1, 6}}, {'p', {7, 5, 7, 4, 4}},
-    {'r', {0, 7, 4, 4, 4}}, {'n', {0, 6, 5, 5, 5}},
-};
-
-/* Draws s with its top-left corner at (x, y), each font pixel scale^2. */
-static void plot_text(uint8_t *rgb, int W, int H, int x, int y, const char *s, int scale,
-                      const uint8_t *col) {
-    for (; *s; s++, x += 4 * scale) {
-        for (size_t g = 0; g < sizeof GLYPHS / sizeof *GLYPHS; g++) {
-            if (GLYPHS[g].c != *s) continue;
-            for (int r = 0; r < 5; r++)
-                for (int b = 0; b < 3; b++)
-                    if (GLYPHS[g].rows[r] >> (2 - b) & 1)
-                        for (int dy = 0; dy < scale; dy++)
-                            for (int dx = 0; dx < scale; dx++)
-                                plot_px(rgb, W, H, x + b * scale + dx, y + r * scale + dy, col);
-        }
-    }
-}
-
 /* The loss curves on a log scale (smoothed over a window): image recon red,
  * audio recon blue, total black, commitment (both) green; grey grid lines at
  * every power of ten. */
 ts_status vq_write_plot(const vq_trainer *t, const char *path) {
     enum { W = 800, H = 480, L = 52, R = 10, T = 10, B = 30 };
-    uint8_t *rgb = malloc((size_t)W * H * 3);
-    if (!rgb) return ts_fail(TS_ERR_NOMEM, "out of memory");
-    memset(rgb, 255, (size_t)W * H * 3);
+    ts_canvas cv;
+    if (ts_canvas_init(&cv, W, H)) return ts_fail(TS_ERR_NOMEM, "out of memory");
     const int cols[4] = {H_LOSS, H_IMG_REC, H_AUD_REC, H_IMG_COM};
     static const uint8_t colors[4][3] = {{0, 0, 0}, {220, 40, 40}, {40, 80, 220}, {30, 160, 60}};
     int64_t n = t->step;
@@ -169,24 +117,24 @@ ts_status vq_write_plot(const vq_trainer *t, const char *path) {
     static const uint8_t grey[3] = {210, 210, 210}, axis[3] = {90, 90, 90};
     for (double e = llo; e <= lhi; e++) {
         int y = T + (int)((lhi - e) / (lhi - llo) * (H - T - B - 1));
-        plot_line(rgb, W, H, L, y, W - R, y, grey);
+        ts_canvas_line(&cv, L, y, W - R, y, grey);
         char lab[16];
         snprintf(lab, sizeof lab, "1e%d", (int)e);
-        plot_text(rgb, W, H, 4, y - 5, lab, 2, axis);
+        ts_canvas_text(&cv, 4, y - 5, lab, 2, axis);
     }
     /* x axis: steps; legend top right */
     char lab[32];
-    plot_text(rgb, W, H, L, H - B + 8, "0", 2, axis);
+    ts_canvas_text(&cv, L, H - B + 8, "0", 2, axis);
     snprintf(lab, sizeof lab, "step %lld", (long long)n);
-    plot_text(rgb, W, H, W - R - 8 * (int)strlen(lab), H - B + 8, lab, 2, axis);
+    ts_canvas_text(&cv, W - R - 8 * (int)strlen(lab), H - B + 8, lab, 2, axis);
     static const char *const names[4] = {"total", "image", "audio", "commit"};
     for (int c = 0; c < 4; c++) {
         int y = T + 8 + 16 * c;
-        plot_line(rgb, W, H, W - R - 90, y + 4, W - R - 66, y + 4, colors[c]);
-        plot_text(rgb, W, H, W - R - 58, y, names[c], 2, colors[c]);
+        ts_canvas_line(&cv, W - R - 90, y + 4, W - R - 66, y + 4, colors[c]);
+        ts_canvas_text(&cv, W - R - 58, y, names[c], 2, colors[c]);
     }
-    plot_line(rgb, W, H, L, T, L, H - B, axis);
-    plot_line(rgb, W, H, L, H - B, W - R, H - B, axis);
+    ts_canvas_line(&cv, L, T, L, H - B, axis);
+    ts_canvas_line(&cv, L, H - B, W - R, H - B, axis);
     int win = (int)(n / 200) + 1;
     for (int c = 0; c < 4 && n > 0; c++) {
         int px = -1, py = 0;
@@ -202,12 +150,12 @@ ts_status vq_write_plot(const vq_trainer *t, const char *path) {
             if (!(v > 0)) continue;
             int x = L + (int)((double)i / (double)(n > 1 ? n - 1 : 1) * (W - L - R - 1));
             int y = T + (int)((lhi - log10(v)) / (lhi - llo) * (H - T - B - 1));
-            if (px >= 0) plot_line(rgb, W, H, px, py, x, y, colors[c]);
+            if (px >= 0) ts_canvas_line(&cv, px, py, x, y, colors[c]);
             px = x, py = y;
         }
     }
-    ts_status s = ts_png_write(path, rgb, W, H, 3);
-    free(rgb);
+    ts_status s = ts_png_write(path, cv.rgb, W, H, 3);
+    ts_canvas_free(&cv);
     return s;
 }
 

@@ -87,6 +87,12 @@ ts_status ts_session_new(const ts_model *m, int max_len, ts_session **out);
 void ts_session_free(ts_session *s);
 void ts_session_reset(ts_session *s);
 int ts_session_length(const ts_session *s);
+const ts_model *ts_session_model(const ts_session *s);
+/* Keeps the first n tokens (0 <= n <= length) and forgets the rest: the next
+ * feed continues from the state after token n - 1, as if the later tokens
+ * had never been fed (the logits of token n - 1 are not kept: save them from
+ * the feed that made them). */
+ts_status ts_session_truncate(ts_session *s, int n);
 /* Appends n tokens; logits (may be NULL) receives the last one's
  * [vocab_size] next-token logits. skip_closed_heads: DRA, heads whose gate
  * is <= 0.5 skip their query/scores/softmax/value work (the output is the
@@ -100,6 +106,18 @@ void ts_session_set_pool(ts_session *s, ts_pool *pool);
 /* Head work done and skipped so far in token-by-token steps (one unit = one
  * head at one token; a fresh prompt fed at once is not counted). */
 void ts_session_head_work(const ts_session *s, int64_t *done, int64_t *skipped);
+/* Scores n_conts continuations of one shared prefix, for multiple choice:
+ * the prefix runs once through the session's KV cache (one batched pass),
+ * then each continuation runs from that cached state token by token, so a
+ * prefix of P tokens costs P, not n_conts x P. logprob[c] = Σ_i log
+ * p(conts[c][i] | prefix, conts[c][<i]) over all lens[c] >= 1 tokens,
+ * count[c] = lens[c]: ts_model_score over prefix + continuation with the
+ * mask on the continuation, up to float rounding. The session is reset
+ * first and holds the prefix afterwards; n_prefix >= 1 and n_prefix +
+ * lens[c] <= the context (else TS_ERR_INPUT, as ts_model_score). */
+ts_status ts_session_score_continuations(ts_session *s, const int32_t *prefix, int n_prefix,
+                                         int n_conts, const int32_t *const *conts,
+                                         const int *lens, double *logprob, int *count);
 
 typedef struct {
     float temperature; /* 0: greedy */
