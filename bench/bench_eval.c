@@ -2,9 +2,11 @@
  * media decoded and VQ-encoded once per item, the fusion/ prompt, every
  * option scored by the decoder) on 1 and 2 threads, against its peer in the
  * same process: the decoder alone (ts_model_score_batch) on exactly the
- * same token sequences, built beforehand. The ratio eval / decoder-alone is
- * what the pipeline around the decoder costs; 2 threads / 1 thread is the
- * scaling. Medians of R runs (default 3), the two alternating so that a
+ * same token sequences, built beforehand, each option's whole sequence
+ * run on its own. Eval runs an item's shared prompt once through the KV
+ * cache and continues each option from it, so the ratio eval / decoder-alone
+ * (above 1 when the prompt is long) is what that saves, net of the media
+ * decoding around it; 2 threads / 1 thread is the scaling. Medians of R runs (default 3), the two alternating so that a
  * busy machine slows both alike.
  *
  *   build/bench/bench_eval [BENCH] [-m MODEL] [--split S] [--limit N] [--reps R] [--save OUT]
