@@ -499,8 +499,8 @@ static ts_status noise_load(const ts_corpus *c, const ts_corpus_options *o, int 
     int n = 0;
     ts_status s = TS_OK;
     for (int e = 0; e < 2 && !s; e++) {
-        char **nm;
-        int k;
+        char **nm = NULL;
+        int k = 0;
         if (list_dir(o->noise_dir, e ? ".wav" : ".flac", &nm, &k)) {
             free_list(nm, k);
             free_list(names, n);
@@ -513,7 +513,7 @@ static ts_status noise_load(const ts_corpus *c, const ts_corpus_options *o, int 
             break;
         }
         names = p;
-        memcpy(names + n, nm, sizeof *nm * (size_t)k);
+        if (k) memcpy(names + n, nm, sizeof *nm * (size_t)k);
         n += k;
         free(nm);
     }
