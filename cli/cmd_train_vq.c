@@ -28,6 +28,8 @@ static void help(void) {
         "                         holds out when P = 10), e.g. theo,sc%%10\n"
         "  --val-audio-only PATS  keep only matching validation clips\n"
         "  --max-per-source N     take at most N items from each PATH\n"
+        "  --scenes N             also N generated shape scenes (the decoder corpus's\n"
+        "                         training combinations), so their codes fit them\n"
         "  -o FILE                output model (required)\n"
         "  --steps N              optimiser steps (default 8000)\n"
         "  --batch N              images per step (default 32)\n"
@@ -101,13 +103,31 @@ static void on_step(void *vctx, const ts_vq_step_info *in) {
             in->val_img_usage * 100, in->val_aud_usage * 100, in->val_shared_codes);
 }
 
+/* Generated scenes of the training split (fusion/scenes.c), so the
+ * codebook learns flat colours and sharp shape edges that photos lack. */
+static ts_status add_scenes(ts_vq_data *d, long n, int size, uint64_t seed) {
+    uint8_t rgb[32 * 32 * 3];
+    float *x = malloc(sizeof *x * 3 * (size_t)size * size);
+    if (!x) return ts_fail(TS_ERR_NOMEM, "out of memory");
+    ts_status s = TS_OK;
+    for (long i = 0; i < n && !s; i++) {
+        ts_scene sc;
+        ts_scene_make(seed, (uint64_t)i, TS_SPLIT_TRAIN, &sc);
+        ts_scene_render(&sc, rgb);
+        ts_image im = {32, 32, rgb};
+        if (!(s = ts_image_to_input(&im, size, TS_FIT_STRETCH, x))) s = ts_vq_data_add_image(d, x);
+    }
+    free(x);
+    return s;
+}
+
 int cmd_train_vq(int argc, char **argv) {
     const char *cmd = argv[0];
     path_list imgs = {0}, auds = {0}, vimgs = {0}, vauds = {0};
     const char *audio_exclude = NULL, *val_only = NULL;
     ts_vq_config cfg = ts_vq_default_config();
     ts_vq_train_opts o = ts_vq_train_defaults();
-    long max_per = 0, v;
+    long max_per = 0, n_scenes = 0, v;
     double d;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val;
@@ -142,6 +162,7 @@ int cmd_train_vq(int argc, char **argv) {
             o.lr = (float)d, o.lr_min = (float)d / 10;
         }
         LONGOPT("--max-per-source", 1, 1L << 30, max_per)
+        LONGOPT("--scenes", 0, 1L << 24, n_scenes)
         LONGOPT("--steps", 1, 1L << 40, o.steps)
         LONGOPT("--batch", 1, 4096, o.img_batch)
         LONGOPT("--audio-batch", 1, 4096, o.aud_batch)
@@ -174,6 +195,7 @@ int cmd_train_vq(int argc, char **argv) {
     for (int i = 0; i < imgs.n && !s; i++) s = ts_vq_data_add_images(train, imgs.paths[i], (int)max_per);
     for (int i = 0; i < auds.n && !s; i++)
         s = ts_vq_data_add_audio(train, auds.paths[i], (int)max_per, audio_exclude, NULL);
+    if (!s && n_scenes) s = add_scenes(train, n_scenes, cfg.image_size, o.seed);
     for (int i = 0; i < n_val && !s; i++) {
         val[i] = ts_vq_data_new(cfg.image_size, cfg.n_mels, cfg.audio_frames);
         if (!val[i]) {

@@ -556,6 +556,12 @@ static void test_data_collection(void **state) {
     float c[3 * 1024];
     ts_vq_data_image(d, 1, c);
     assert_memory_not_equal(a, c, sizeof a);
+    /* a generated image in floats comes back to within 8-bit rounding */
+    for (int j = 0; j < 3 * 1024; j++) c[j] = (float)(j % 97) / 48.0f - 1.0f;
+    assert_int_equal(ts_vq_data_add_image(d, c), TS_OK);
+    assert_int_equal(ts_vq_data_n_images(d), 10);
+    ts_vq_data_image(d, 9, b);
+    for (int j = 0; j < 3 * 1024; j++) assert_true(fabsf(b[j] - c[j]) <= 1.0f / 255.0f + 1e-6f);
     assert_int_equal(ts_vq_data_add_audio(d, tu_path(dir, "audio"), 0, "theo", NULL), TS_OK);
     assert_int_equal(ts_vq_data_n_audio(d), 2);
     assert_int_equal(ts_vq_data_add_audio(d, tu_path(dir, "audio"), 0, NULL, "theo,^zzz"), TS_OK);
@@ -608,11 +614,11 @@ static void test_cli_train_tokenize_reconstruct(void **state) {
     snprintf(csv, sizeof csv, "%s/vq.csv", dir);
     tu_run_result r = tu_run("train-vq --images '%s/imgs' '%s/imgs.tar' '%s/digits.gz' --audio "
                              "'%s/audio' --audio-exclude theo --val-images '%s/imgs' --val-audio "
-                             "'%s/audio' --val-audio-only theo --steps 6 " TINY_ARGS " -o '%s'",
+                             "'%s/audio' --val-audio-only theo --scenes 5 --steps 6 " TINY_ARGS " -o '%s'",
                              dir, dir, dir, dir, dir, dir, model);
     if (r.code) fprintf(stderr, "%s", r.err);
     assert_int_equal(r.code, 0);
-    assert_non_null(strstr(r.err, "13 training images, 2 clips"));
+    assert_non_null(strstr(r.err, "18 training images, 2 clips")); /* 13 + 5 scenes */
     assert_non_null(strstr(r.err, "PSNR"));
     assert_non_null(strstr(r.err, "used by both"));
     tu_run_free(&r);
@@ -626,12 +632,12 @@ static void test_cli_train_tokenize_reconstruct(void **state) {
     /* interrupted after 3 steps and resumed: the same CSV, byte for byte */
     snprintf(csv2, sizeof csv2, "%s/b.csv", dir);
     r = tu_run("train-vq --images '%s/imgs' '%s/imgs.tar' '%s/digits.gz' --audio '%s/audio' "
-               "--audio-exclude theo --steps 6 --stop-after 3 " TINY_ARGS " -o '%s/b.gguf'",
+               "--audio-exclude theo --scenes 5 --steps 6 --stop-after 3 " TINY_ARGS " -o '%s/b.gguf'",
                dir, dir, dir, dir, dir);
     assert_int_equal(r.code, 0);
     tu_run_free(&r);
     r = tu_run("train-vq --images '%s/imgs' '%s/imgs.tar' '%s/digits.gz' --audio '%s/audio' "
-               "--audio-exclude theo --steps 6 " TINY_ARGS " -o '%s/b.gguf' --resume '%s/b.ckpt.gguf'",
+               "--audio-exclude theo --scenes 5 --steps 6 " TINY_ARGS " -o '%s/b.gguf' --resume '%s/b.ckpt.gguf'",
                dir, dir, dir, dir, dir, dir);
     if (r.code) fprintf(stderr, "%s", r.err);
     assert_int_equal(r.code, 0);

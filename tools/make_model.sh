@@ -15,6 +15,7 @@
 # of each stage on stderr; per-stage wall times in $OUT/times.tsv.
 # Settings (environment): DATA, OUT (build/default-model), THREADS (2),
 # BPE_VOCAB (4096), VQ_STEPS (8000), VQ_MAX (25000 images per source),
+# VQ_SCENES (0: generated scenes among the VQ-VAE's images),
 # SCENES (40000), TONES (20000), REPEAT (augmented copies per source, see
 # below), LM_STEPS (20000), LM_TIME (4500 s), LM_CONFIG (decoder sizes),
 # LM_BATCH (8), LM_SEQ (256), INSTALL (models/tessera.gguf; empty: do not
@@ -26,6 +27,7 @@ THREADS=${THREADS:-2}
 BPE_VOCAB=${BPE_VOCAB:-4096}
 VQ_STEPS=${VQ_STEPS:-8000}
 VQ_MAX=${VQ_MAX:-25000}
+VQ_SCENES=${VQ_SCENES:-0}
 SCENES=${SCENES:-40000}
 TONES=${TONES:-20000}
 # train items of these sources are written N times, the copies augmented
@@ -95,7 +97,7 @@ if [ ! -s "$OUT/vq.gguf" ]; then
   # shellcheck disable=SC2086
   nice -n 5 "$BIN" train-vq \
     --images "$DATA/cifar10/train.tar" "$DATA/mnist/train-images-idx3-ubyte.gz" \
-    --max-per-source "$VQ_MAX" \
+    --max-per-source "$VQ_MAX" --scenes "$VQ_SCENES" \
     --audio "$DATA/fsdd/recordings" "$DATA/speech_commands" --audio-exclude 'theo,sc%10' \
     --val-images "$DATA/cifar10/test.tar" --val-audio "$DATA/fsdd/recordings" "$DATA/speech_commands" \
     --val-audio-only 'theo,sc%10' \

@@ -72,6 +72,8 @@ static ts_status add_image_floats(ts_vq_data *d, const float *x) {
     return TS_OK;
 }
 
+ts_status ts_vq_data_add_image(ts_vq_data *d, const float *x) { return add_image_floats(d, x); }
+
 typedef struct {
     int max, taken;
     const char *exclude, *only;

@@ -73,14 +73,17 @@ ts_vq_data *ts_vq_data_new(int image_size, int n_mels, int frames);
 void ts_vq_data_free(ts_vq_data *d);
 /* Adds every image under `path`: a folder (recursively) of PNG/JPEG files, a
  * tar of them, a single image, or an MNIST idx(.gz) images file. max > 0
- * caps how many are taken from this source. `skip`, when not NULL, is a
  * caps how many are taken from this source. */
 ts_status ts_vq_data_add_images(ts_vq_data *d, const char *path, int max);
+/* Adds one image given as 3 x S x S floats in [-1, 1] (e.g. a generated one). */
+ts_status ts_vq_data_add_image(ts_vq_data *d, const float *x);
 /* Adds every WAV/FLAC/... clip under `path` (file or folder), each cropped
  * (centre) or zero-padded to `frames`. `exclude` / `only` filter on the
  * file's base name (NULL: no filter): comma-separated patterns, each a
- * substring, or with a leading '^' a prefix ("theo,^f" matches the FSDD
- * speaker theo and speech-commands speakers whose id starts with f). */
+ * substring, with a leading '^' a prefix, or sc%P: a speech-commands clip
+ * (SPEAKER_nohash_N) of the P % of speakers ts_sc_speaker_is_val holds out
+ * ("theo,sc%10" matches the FSDD speaker theo and the decoder corpus's
+ * held-out speech-commands speakers). */
 ts_status ts_vq_data_add_audio(ts_vq_data *d, const char *path, int max, const char *exclude,
                                const char *only);
 int ts_vq_data_n_images(const ts_vq_data *d);
