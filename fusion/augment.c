@@ -44,16 +44,17 @@ void aug_image_transform(const float *in, int S, bool flip, int dx, int dy, bool
     }
 }
 
-void aug_image_random(ts_rng *r, float *img, int S, bool flip, bool edge, float fill) {
+ts_status aug_image_random(ts_rng *r, float *img, int S, bool flip, bool edge, float fill) {
     int span = 2 * AUG_MAX_SHIFT_PX + 1;
     int dx = (int)ts_rng_below(r, (uint32_t)span) - AUG_MAX_SHIFT_PX;
     int dy = (int)ts_rng_below(r, (uint32_t)span) - AUG_MAX_SHIFT_PX;
     size_t n = (size_t)3 * S * S;
     float *tmp = malloc(sizeof *tmp * n);
-    if (!tmp) return; /* the copy stays the original: no worse than no augmentation */
+    if (!tmp) return ts_fail(TS_ERR_NOMEM, "augment: out of memory");
     aug_image_transform(img, S, flip, dx, dy, edge, fill, tmp);
     memcpy(img, tmp, sizeof *tmp * n);
     free(tmp);
+    return TS_OK;
 }
 
 ts_status aug_speed(const float *x, size_t n, float factor, float **out, size_t *n_out) {

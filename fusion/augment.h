@@ -24,7 +24,7 @@ uint64_t aug_seed(uint64_t corpus_seed, int source, int64_t index, int copy);
 void aug_image_transform(const float *in, int S, bool flip, int dx, int dy, bool edge, float fill,
                          float *out);
 /* In place: a shift of up to AUG_MAX_SHIFT_PX each way, mirrored when flip. */
-void aug_image_random(ts_rng *r, float *img, int S, bool flip, bool edge, float fill);
+ts_status aug_image_random(ts_rng *r, float *img, int S, bool flip, bool edge, float fill);
 
 /* ---- 16 kHz mono clips ---- */
 /* Plays x as if recorded at factor x 16 kHz: about n / factor samples,

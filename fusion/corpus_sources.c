@@ -96,7 +96,10 @@ static ts_status push_copies(ts_corpus *c, int kind, const float *orig, int n_qa
         if (kind == TS_MEDIA_IMAGE) {
             if (!(x = ts_alloc_floats(img_floats))) return ts_fail(TS_ERR_NOMEM, "out of memory");
             memcpy(x, orig, sizeof *x * img_floats);
-            aug_image_random(&r, x, S, cp->flip && k % 2 == 1, cp->edge, cp->fill);
+            if ((s = aug_image_random(&r, x, S, cp->flip && k % 2 == 1, cp->edge, cp->fill))) {
+                free(x);
+                break;
+            }
         } else {
             float *pcm;
             size_t n;

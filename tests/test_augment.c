@@ -61,7 +61,7 @@ static void test_image_random_digit(void **state) {
             img[(c * N + 5) * N + 3] = 1;
         ts_rng r;
         ts_rng_seed(&r, aug_seed(1, 1, seed, 1));
-        aug_image_random(&r, img, N, false, false, -1);
+        assert_int_equal(aug_image_random(&r, img, N, false, false, -1), TS_OK);
         int lit = 0, ly = -1, lx = -1;
         for (int y = 0; y < N; y++)
             for (int x = 0; x < N; x++)
