@@ -380,9 +380,15 @@ ts_status ts_corpus_add_scenes(ts_corpus *c, const ts_corpus_options *o) {
             const char *prompts[CORPUS_MAX_QA] = {TS_CAPTION_PROMPT, "How many shapes are there?"};
             const char *answers[CORPUS_MAX_QA] = {cap, number_names[sc.n]};
             int n_qa = 2;
+            char part_q[64], part_a[64];
             if (sc.n == 1) {
                 prompts[n_qa] = "What colour is the shape?";
                 answers[n_qa++] = ts_colour_name(sc.s[0].colour);
+            } else if (ts_scene_part_question(&sc, (int)ts_rng_below(&r, (uint32_t)sc.n), part_q,
+                                              sizeof part_q, part_a, sizeof part_a)) {
+                /* one shape of the caption at a time, at a position drawn per scene */
+                prompts[n_qa] = part_q;
+                answers[n_qa++] = part_a;
             }
             static const char *const shapes[] = {"circle", "square", "triangle"};
             s = push_with_mc(c, &r, split, TS_MEDIA_IMAGE, x, 0, n_qa, prompts, answers,

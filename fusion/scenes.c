@@ -141,6 +141,23 @@ int ts_scene_caption(const ts_scene *sc, char *buf, size_t cap) {
     return len;
 }
 
+bool ts_scene_part_question(const ts_scene *sc, int i, char *q, size_t qcap, char *a, size_t acap) {
+    if (sc->n < 2 || i < 0 || i >= sc->n) return false;
+    static const char *const where[] = {"on the left", "on the right", "at the top", "at the bottom",
+                                        "in the middle"};
+    int w;
+    if (sc->n == 3) {
+        w = i == 1 ? 4 : (sc->relation == TS_REL_ROW ? 0 : 2) + (i == 2);
+    } else {
+        bool horiz = sc->relation == TS_REL_LEFT || sc->relation == TS_REL_RIGHT;
+        bool first = (i == 0) == (sc->relation == TS_REL_LEFT || sc->relation == TS_REL_ABOVE);
+        w = (horiz ? 0 : 2) + !first;
+    }
+    snprintf(q, qcap, "What is %s?", where[w]);
+    put_shape(a, acap, &sc->s[i]);
+    return true;
+}
+
 static bool inside(const ts_scene_shape *s, float x, float y) {
     float dx = x - s->cx, dy = y - s->cy;
     switch (s->shape) {

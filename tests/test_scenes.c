@@ -108,6 +108,42 @@ static void test_geometry_matches_caption(void **state) {
     assert_true(counts[1] > 100 && counts[2] > 100 && counts[3] > 100);
 }
 
+static void test_part_questions_match_geometry(void **state) {
+    (void)state;
+    char q[64], a[64], cap[200];
+    for (int i = 0; i < 300; i++) {
+        ts_scene s;
+        ts_scene_make(5, (uint64_t)i, TS_SPLIT_TRAIN, &s);
+        ts_scene_caption(&s, cap, sizeof cap);
+        if (s.n == 1) {
+            assert_false(ts_scene_part_question(&s, 0, q, sizeof q, a, sizeof a));
+            continue;
+        }
+        assert_false(ts_scene_part_question(&s, s.n, q, sizeof q, a, sizeof a));
+        for (int k = 0; k < s.n; k++) {
+            assert_true(ts_scene_part_question(&s, k, q, sizeof q, a, sizeof a));
+            /* the answer is the caption's phrase for that shape */
+            assert_non_null(strstr(cap, a));
+            assert_non_null(strstr(a, ts_shape_name(s.s[k].shape)));
+            /* and the position word agrees with where its centre lies among the others */
+            float lo_x = 99, hi_x = -1, lo_y = 99, hi_y = -1;
+            for (int j = 0; j < s.n; j++) {
+                lo_x = fminf(lo_x, s.s[j].cx), hi_x = fmaxf(hi_x, s.s[j].cx);
+                lo_y = fminf(lo_y, s.s[j].cy), hi_y = fmaxf(hi_y, s.s[j].cy);
+            }
+            if (!strcmp(q, "What is on the left?")) assert_true(s.s[k].cx == lo_x);
+            else if (!strcmp(q, "What is on the right?")) assert_true(s.s[k].cx == hi_x);
+            else if (!strcmp(q, "What is at the top?")) assert_true(s.s[k].cy == lo_y);
+            else if (!strcmp(q, "What is at the bottom?")) assert_true(s.s[k].cy == hi_y);
+            else {
+                assert_string_equal(q, "What is in the middle?");
+                assert_int_equal(s.n, 3);
+                assert_int_equal(k, 1);
+            }
+        }
+    }
+}
+
 static void test_unseen_split(void **state) {
     (void)state;
     /* every val scene's caption (its combination) is absent from many train scenes */
@@ -140,6 +176,7 @@ int main(void) {
         cmocka_unit_test(test_render_pixels),
         cmocka_unit_test(test_deterministic_and_varied),
         cmocka_unit_test(test_geometry_matches_caption),
+        cmocka_unit_test(test_part_questions_match_geometry),
         cmocka_unit_test(test_unseen_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

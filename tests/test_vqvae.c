@@ -179,11 +179,27 @@ static void test_ema_update_and_restart(void **state) {
     /* code 2 (N = 0.5) falls under 0.6 and restarts from one of z's rows */
     ts_rng r;
     ts_rng_seed(&r, 1);
-    assert_int_equal(ts_vq_restart_dead(&q, z, 3, 0.6f, &r), 1);
+    assert_int_equal(ts_vq_restart_dead(&q, z, 3, 3, 0.6f, &r), 1);
     bool from_z = false;
     for (int m = 0; m < 3; m++) from_z |= E[4] == z[m * D] && E[5] == z[m * D + 1];
     assert_true(from_z);
     assert_true(N[2] == 1.0f);
+}
+
+static void test_restarts_take_turns_between_modalities(void **state) {
+    enum { K = 6, D = 1, M = 10 };
+    float E[K * D] = {0}, N[K] = {0}, S[K * D] = {0};
+    ts_vq_ema q = {.K = K, .D = D, .decay = 0.5f, .eps = 1e-5f, .E = E, .N = N, .S = S};
+    /* 8 "image" rows (values 0..7) and 2 "audio" rows (100, 101): every code is dead */
+    float z[M] = {0, 1, 2, 3, 4, 5, 6, 7, 100, 101};
+    ts_rng r;
+    ts_rng_seed(&r, 7);
+    assert_int_equal(ts_vq_restart_dead(&q, z, M, 8, 0.5f, &r), K);
+    for (int k = 0; k < K; k++) {
+        if (k & 1) assert_true(E[k] >= 100); /* odd restarts from the audio rows */
+        else assert_true(E[k] < 8);
+        assert_true(N[k] == 1.0f);
+    }
 }
 
 /* ---- training ------------------------------------------------------------------ */
@@ -713,6 +729,7 @@ int main(void) {
         cmocka_unit_test(test_nearest_matches_brute_force),
         cmocka_unit_test(test_quantize_straight_through_and_commitment),
         cmocka_unit_test(test_ema_update_and_restart),
+        cmocka_unit_test(test_restarts_take_turns_between_modalities),
         cmocka_unit_test(test_tiny_vqvae_loss_falls),
         cmocka_unit_test(test_resume_repeats_losses_exactly),
         cmocka_unit_test(test_threads_split_gives_same_model_per_count),

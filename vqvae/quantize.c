@@ -103,12 +103,16 @@ static void set_code(ts_vq_ema *q, int k, const float *z) {
     q->N[k] = 1.0f;
 }
 
-int ts_vq_restart_dead(ts_vq_ema *q, const float *z, int M, float threshold, ts_rng *r) {
+int ts_vq_restart_dead(ts_vq_ema *q, const float *z, int M, int M_first, float threshold,
+                       ts_rng *r) {
     int n = 0;
     if (M <= 0) return 0;
+    if (M_first <= 0 || M_first >= M) M_first = M; /* one group: rows drawn from all of z */
     for (int k = 0; k < q->K; k++)
         if (q->N[k] < threshold) {
-            set_code(q, k, z + (size_t)ts_rng_below(r, (uint32_t)M) * q->D);
+            /* the groups take turns, so a group with few rows per batch still gets codes */
+            int lo = (n & 1) && M_first < M ? M_first : 0, hi = lo ? M : M_first;
+            set_code(q, k, z + (size_t)(lo + (int)ts_rng_below(r, (uint32_t)(hi - lo))) * q->D);
             n++;
         }
     return n;

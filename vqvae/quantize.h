@@ -39,8 +39,11 @@ typedef struct {
  * N = d N + (1-d) n, S = d S + (1-d) sum z, E = S / laplace(N). */
 void ts_vq_ema_update(ts_vq_ema *q, const float *z, const int32_t *idx, int M);
 /* Restarts every code with N < threshold from a random row of z (M, D),
- * drawn with r. Returns how many codes were restarted. */
-int ts_vq_restart_dead(ts_vq_ema *q, const float *z, int M, float threshold, ts_rng *r);
+ * drawn with r. With 0 < M_first < M the rows are two groups (images, then
+ * audio) and the restarts take turns between them, so the modality with
+ * fewer rows per batch still gets codes. Returns how many were restarted. */
+int ts_vq_restart_dead(ts_vq_ema *q, const float *z, int M, int M_first, float threshold,
+                       ts_rng *r);
 /* Sets every code from distinct random rows of z (with replacement when
  * M < K): the data-dependent start of the codebook. */
 void ts_vq_init_from(ts_vq_ema *q, const float *z, int M, ts_rng *r);

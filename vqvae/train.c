@@ -242,7 +242,7 @@ ts_status vq_train_step(vq_trainer *t, int *restarts) {
     ts_vq_ema_update(&t->ema, t->ze, t->idx, (int)(Mi + Ma));
     ts_rng r;
     ts_rng_seed(&r, mix(t->opts.seed, (uint64_t)t->step + 1));
-    *restarts = ts_vq_restart_dead(&t->ema, t->ze, (int)(Mi + Ma), c->restart_threshold, &r);
+    *restarts = ts_vq_restart_dead(&t->ema, t->ze, (int)(Mi + Ma), (int)Mi, c->restart_threshold, &r);
 
     /* history */
     if (t->step >= t->hist_cap) {

@@ -57,6 +57,12 @@ int ts_scene_split(const ts_scene *sc);
 /* The caption, e.g. "a small red circle to the left of a large blue
  * square"; returns its length (truncated to cap - 1 bytes). */
 int ts_scene_caption(const ts_scene *sc, char *buf, size_t cap);
+/* A question about where shape i stands ("What is on the left?") and its
+ * answer, the shape as the caption names it ("a small red circle"): one
+ * part of the caption at a time, so a decoder learns shape, colour and size
+ * per position rather than whole combinations. False for a lone shape or an
+ * i out of range. */
+bool ts_scene_part_question(const ts_scene *sc, int i, char *q, size_t qcap, char *a, size_t acap);
 /* 32 x 32 x 3 bytes, row-major RGB, each pixel 4 x 4 supersampled. */
 void ts_scene_render(const ts_scene *sc, uint8_t *rgb);
 const char *ts_shape_name(int shape);
