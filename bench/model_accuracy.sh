@@ -5,8 +5,9 @@
 # speech-commands val speakers), then latency and caption throughput.
 #   bench/model_accuracy.sh [MODEL] [HELDOUT_DIR] [N_PER_TASK]
 # An answer counts when the class word (or digit) appears in it as a word;
-# scenes need the exact caption. Audio questions run through one `tessera
-# chat` process fed on stdin (one model load for the whole task).
+# scenes need the exact caption (also counted by number of shapes). Audio
+# questions run through one `tessera chat` process fed on stdin (one model
+# load for the whole task).
 set -e
 MODEL=${1:-models/tessera.gguf}
 HELD=${2:-build/default-model/heldout}
@@ -31,8 +32,12 @@ score() {
           if ((e in w2d) && t[i] == w2d[e] "") ok = 1
         }
       }
+      if (exact) { k = e ~ / from / ? 3 : (e ~ / (of|above|below) / ? 2 : 1); kc[k] += ok; kn[k]++ }
       c += ok; total++ }
-    END { if (total) printf "%-16s %5d items  accuracy %6.2f %%\n", task, total, 100 * c / total }'
+    END { if (!total) exit
+          printf "%-16s %5d items  accuracy %6.2f %%", task, total, 100 * c / total
+          for (k = 1; k <= 3; k++) if (kn[k]) printf "  (%d shape%s %d/%d)", k, (k > 1 ? "s" : ""), kc[k], kn[k]
+          printf "\n" }'
 }
 
 for task in mnist cifar10 scenes; do
