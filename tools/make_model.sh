@@ -6,9 +6,9 @@
 #   stage 4  every medium encoded once into token shards   -> $OUT/shards/, $OUT/heldout/
 #   stage 5  the MoE decoder on the shards (q8_0 weights)  -> $OUT/tessera.gguf
 #   then     models/tessera.gguf
-# Budget on this 2-core machine (measured, quiet): voices 18 s, text and
-# BPE 13 s, VQ-VAE 8000 steps 708 s, shards 177 s, decoder 20000 steps
-# 3769 s: 78 min in all (the limit is 100; LM_TIME stops the decoder with
+# Budget on this 2-core machine (measured, quiet): voices 19 s, text and
+# BPE 14 s, VQ-VAE 8000 steps 509 s, shards 161 s, decoder 22000 steps
+# 3874 s: 76 min in all (the limit is 100; LM_TIME stops the decoder with
 # its model written if a busy machine runs slower).
 # Each stage is skipped when its output exists; an interrupted stage resumes
 # from its checkpoint (VQ-VAE and decoder) when run again. Progress and ETA
