@@ -52,6 +52,16 @@ static float radius(ts_rng *r, int n, int large) {
     return uniform(r, lo[n - 1][large], hi[n - 1][large]);
 }
 
+/* Two shapes: whether they stand side by side, and the slot of shape i
+ * (0 left or top, 1 right or bottom); shape 0 is first for LEFT/ABOVE. */
+static bool horizontal(int relation) {
+    return relation == TS_REL_LEFT || relation == TS_REL_RIGHT;
+}
+static int pair_slot(int relation, int i) {
+    bool first = relation == TS_REL_LEFT || relation == TS_REL_ABOVE;
+    return (i == 0) == first ? 0 : 1;
+}
+
 static void draw_scene(ts_rng *r, ts_scene *sc) {
     memset(sc, 0, sizeof *sc);
     sc->n = 1 + (int)ts_rng_below(r, 3);
@@ -78,13 +88,11 @@ static void draw_scene(ts_rng *r, ts_scene *sc) {
          * first, so "A to the left of B" never has the twin "B to the right
          * of A" and an exact caption is well defined */
         sc->relation = ts_rng_below(r, 2) ? TS_REL_ABOVE : TS_REL_LEFT;
-        bool horiz = sc->relation == TS_REL_LEFT || sc->relation == TS_REL_RIGHT;
-        /* shape 0 goes first (left/top) for LEFT/ABOVE, second otherwise */
-        bool first = sc->relation == TS_REL_LEFT || sc->relation == TS_REL_ABOVE;
+        bool horiz = horizontal(sc->relation);
         float across = uniform(r, 11, 21);
         for (int i = 0; i < 2; i++) {
             ts_scene_shape *s = &sc->s[i];
-            int slot = (i == 0) == first ? 0 : 1;
+            int slot = pair_slot(sc->relation, i);
             /* each in its own half, so the two never overlap */
             float along = slot == 0 ? uniform(r, s->r + 1, fmaxf(s->r + 1, 16.5f - s->r))
                                     : uniform(r, fminf(SIDE - 1 - s->r, 15.5f + s->r), SIDE - 1 - s->r);
@@ -143,15 +151,14 @@ int ts_scene_caption(const ts_scene *sc, char *buf, size_t cap) {
 
 bool ts_scene_part_question(const ts_scene *sc, int i, char *q, size_t qcap, char *a, size_t acap) {
     if (sc->n < 2 || i < 0 || i >= sc->n) return false;
-    static const char *const where[] = {"on the left", "on the right", "at the top", "at the bottom",
+bool ts_scene_part_question(const ts_scene *sc, int i, char *q, size_t qcap, char *a,
+                            size_t acap) {
                                         "in the middle"};
     int w;
     if (sc->n == 3) {
         w = i == 1 ? 4 : (sc->relation == TS_REL_ROW ? 0 : 2) + (i == 2);
     } else {
-        bool horiz = sc->relation == TS_REL_LEFT || sc->relation == TS_REL_RIGHT;
-        bool first = (i == 0) == (sc->relation == TS_REL_LEFT || sc->relation == TS_REL_ABOVE);
-        w = (horiz ? 0 : 2) + !first;
+        w = (horizontal(sc->relation) ? 0 : 2) + pair_slot(sc->relation, i);
     }
     snprintf(q, qcap, "What is %s?", where[w]);
     put_shape(a, acap, &sc->s[i]);
