@@ -149,10 +149,10 @@ int ts_scene_caption(const ts_scene *sc, char *buf, size_t cap) {
     return len;
 }
 
-bool ts_scene_part_question(const ts_scene *sc, int i, char *q, size_t qcap, char *a, size_t acap) {
-    if (sc->n < 2 || i < 0 || i >= sc->n) return false;
 bool ts_scene_part_question(const ts_scene *sc, int i, char *q, size_t qcap, char *a,
                             size_t acap) {
+    if (sc->n < 2 || i < 0 || i >= sc->n) return false;
+    static const char *const where[] = {"on the left", "on the right", "at the top", "at the bottom",
                                         "in the middle"};
     int w;
     if (sc->n == 3) {
