@@ -380,15 +380,18 @@ ts_status ts_corpus_add_scenes(ts_corpus *c, const ts_corpus_options *o) {
             const char *prompts[CORPUS_MAX_QA] = {TS_CAPTION_PROMPT, "How many shapes are there?"};
             const char *answers[CORPUS_MAX_QA] = {cap, number_names[sc.n]};
             int n_qa = 2;
-            char part_q[64], part_a[64];
+            char part_q[3][64], part_a[3][64];
             if (sc.n == 1) {
                 prompts[n_qa] = "What colour is the shape?";
                 answers[n_qa++] = ts_colour_name(sc.s[0].colour);
-            } else if (ts_scene_part_question(&sc, (int)ts_rng_below(&r, (uint32_t)sc.n), part_q,
-                                              sizeof part_q, part_a, sizeof part_a)) {
-                /* one shape of the caption at a time, at a position drawn per scene */
-                prompts[n_qa] = part_q;
-                answers[n_qa++] = part_a;
+            } else {
+                /* every shape of the caption on its own, by its position */
+                for (int k = 0; k < sc.n; k++)
+                    if (ts_scene_part_question(&sc, k, part_q[k], sizeof part_q[k], part_a[k],
+                                               sizeof part_a[k])) {
+                        prompts[n_qa] = part_q[k];
+                        answers[n_qa++] = part_a[k];
+                    }
             }
             static const char *const shapes[] = {"circle", "square", "triangle"};
             s = push_with_mc(c, &r, split, TS_MEDIA_IMAGE, x, 0, n_qa, prompts, answers,
@@ -624,9 +627,17 @@ ts_status ts_corpus_add_speech_commands(ts_corpus *c, const char *dir, const ts_
             break;
         }
         const char *prompts[CORPUS_MAX_QA] = {TS_WORD_PROMPT}, *answers[CORPUS_MAX_QA] = {cls};
+        int n_qa = 1;
+        /* the digit words among the "unknown" ones come from far more
+         * speakers than FSDD's four: they also answer the digit question */
+        for (int j = 0; j < 10; j++)
+            if (!strcmp(f[1], digit_words[j])) {
+                prompts[n_qa] = TS_DIGIT_PROMPT;
+                answers[n_qa++] = digit_words[j];
+            }
         copy_plan cp = {.source = TS_SRC_SPEECH_COMMANDS, .index = k, .copies = copies,
                         .noise = &nz};
-        s = push_clip(c, &r, split, path, TS_SAMPLE_RATE, 1, prompts, answers, o->mc_per_source, k,
+        s = push_clip(c, &r, split, path, TS_SAMPLE_RATE, n_qa, prompts, answers, o->mc_per_source, k,
                       TS_WORD_PROMPT, sc_classes, 12, right, &cp);
         free(path);
         k++;

@@ -212,13 +212,16 @@ static void build_data(const char *d) {
     mkdirs(tu_path(d, "sc"));
     mkdirs(tu_path(d, "sc/yes"));
     mkdirs(tu_path(d, "sc/bed"));
+    mkdirs(tu_path(d, "sc/six"));
     mkdirs(tu_path(d, "sc/_background_noise_"));
     write_wav(tu_path(d, "sc/yes/aaaa0001_nohash_0.flac"), 16000, 16000, 700);
     write_wav(tu_path(d, "sc/bed/bbbb0002_nohash_0.flac"), 16000, 16000, 900);
+    write_wav(tu_path(d, "sc/six/cccc0003_nohash_0.flac"), 16000, 16000, 600);
     write_wav(tu_path(d, "sc/_background_noise_/hum.flac"), 16000, 16000 * 3 + 500, 60);
     write_str(tu_path(d, "sc/index.tsv"), "path\tword\tclass\tspeaker\n"
                                           "yes/aaaa0001_nohash_0.flac\tyes\tyes\taaaa0001\n"
-                                          "bed/bbbb0002_nohash_0.flac\tbed\t_unknown_\tbbbb0002\n");
+                                          "bed/bbbb0002_nohash_0.flac\tbed\t_unknown_\tbbbb0002\n"
+                                          "six/cccc0003_nohash_0.flac\tsix\t_unknown_\tcccc0003\n");
     /* Asterisk */
     mkdirs(tu_path(d, "ast"));
     mkdirs(tu_path(d, "ast/digits"));
@@ -280,9 +283,9 @@ static void test_every_source(void **state) {
     ts_corpus_stats st;
     build(f, "", &st);
     /* media: 6 cifar + 6 mnist + 2 emoji + 22 scenes images; 22 tones + 3 fsdd
-     * + 2 sc + 3 noise slices + 1 asterisk + 1 spoken clips */
+     * + 3 sc + 3 noise slices + 1 asterisk + 1 spoken clips */
     assert_int_equal(st.images, 6 + 6 + 2 + 22);
-    assert_int_equal(st.clips, 22 + 3 + 2 + 3 + 1 + 1);
+    assert_int_equal(st.clips, 22 + 3 + 3 + 3 + 1 + 1);
     assert_int_equal(st.texts, 1 + 2);
     assert_int_equal(st.skipped, 0);
 
@@ -311,6 +314,9 @@ static void test_every_source(void **state) {
     bool unk = shard_has_answer(f, tr, &v, "unknown", 0, 1) || shard_has_answer(f, va, &v, "unknown", 0, 1);
     assert_true(yes && unk);
     assert_int_equal(ts_sc_speaker_is_val("aaaa0001", 10), shard_has_answer(f, va, &v, "yes", 0, 1));
+    /* a speech-commands digit word is also asked which digit it is (no
+     * other clip of the fixture says "six") */
+    assert_true(shard_has_answer(f, ts_sc_speaker_is_val("cccc0003", 10) ? va : tr, &v, "six", 0, 1));
     assert_true(shard_has_answer(f, tr, &v, "seven", 0, 1));
     assert_false(shard_has_answer(f, tr, &v, "Please leave your message", 0, 1));
     assert_false(shard_has_answer(f, va, &v, "Please leave your message", 0, 1));
@@ -324,6 +330,16 @@ static void test_every_source(void **state) {
     char cap[200];
     ts_scene_caption(&sc, cap, sizeof cap);
     assert_true(shard_has_answer(f, tr, &v, cap, 1, 0));
+    /* a 3-shape scene is asked about each of its positions */
+    int three = 0;
+    while (three < 20 && (ts_scene_make(5, (uint64_t)three, TS_SPLIT_TRAIN, &sc), sc.n != 3))
+        three++;
+    assert_true(three < 20);
+    for (int k = 0; k < 3; k++) {
+        char q[64], part[64];
+        assert_true(ts_scene_part_question(&sc, k, q, sizeof q, part, sizeof part));
+        assert_true(shard_has_answer(f, tr, &v, part, 1, 0));
+    }
     ts_scene_make(5, 0, TS_SPLIT_VAL, &sc);
     ts_scene_caption(&sc, cap, sizeof cap);
     assert_true(shard_has_answer(f, va, &v, cap, 1, 0));

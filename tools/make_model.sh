@@ -17,7 +17,7 @@
 # BPE_VOCAB (4096), VQ_STEPS (8000), VQ_MAX (25000 images per source),
 # VQ_SCENES (20000: generated scenes among the VQ-VAE's images),
 # SCENES (40000), TONES (20000), REPEAT (augmented copies per source, see
-# below), LM_STEPS (22000), LM_TIME (4800 s), LM_CONFIG (decoder sizes),
+# below), LM_STEPS (25000), LM_TIME (4800 s), LM_CONFIG (decoder sizes),
 # LM_BATCH (8), LM_SEQ (256), INSTALL (models/tessera.gguf; empty: do not
 # install), UNTIL (espeak, bpe, vq or shards: stop after that stage).
 set -e
@@ -34,7 +34,7 @@ TONES=${TONES:-20000}
 # (images flipped/shifted, clips speed/gain/shift/noise-perturbed): the small
 # audio sets and CIFAR-10 get a fair share of the decoder's steps
 REPEAT=${REPEAT:-cifar10=4,twemoji=2,fsdd=16,speech_commands=24,espeak-ng=3,asterisk=2}
-LM_STEPS=${LM_STEPS:-22000}
+LM_STEPS=${LM_STEPS:-25000}
 LM_TIME=${LM_TIME:-4800}
 LM_CONFIG=${LM_CONFIG:-d_model=128,n_heads=4,head_dim=32,n_layers=4,ffn_hidden=384,n_experts=16,n_experts_used=4,expert_hidden=128,context=512}
 LM_BATCH=${LM_BATCH:-8}
