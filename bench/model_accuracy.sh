@@ -5,7 +5,8 @@
 # speech-commands val speakers), then latency and caption throughput.
 #   bench/model_accuracy.sh [MODEL] [HELDOUT_DIR] [N_PER_TASK]
 # An answer counts when the class word (or digit) appears in it as a word;
-# scenes need the exact caption (also counted by number of shapes). Audio
+# scenes need the exact caption (also counted by number of shapes), and
+# each position of a 2- or 3-shape scene is asked about on its own. Audio
 # questions run through one `tessera chat` process fed on stdin (one model
 # load for the whole task).
 set -e
@@ -47,6 +48,36 @@ for task in mnist cifar10 scenes; do
   cut -f2 "$TMP/rows" | tr '\n' '\0' | xargs -0 "$BIN" caption -m "$MODEL" -t 2 >"$TMP/ans"
   score $task $([ $task = scenes ] && echo 1 || echo 0)
 done
+
+# scenes with two or three shapes, asked about each position ("What is in
+# the middle?"): exact phrase, and size, colour and shape word on their own
+awk -F '\t' '$1 == "scenes" && $3 ~ / (of|above|below|from) /' "$HELD/labels.tsv" | head -n "$N" |
+  awk -F '\t' '{
+    c = $3; n = 0
+    if (c ~ / from /) {
+      sub(/ from .*/, "", c); sub(/ and /, ", ", c); n = split(c, p, ", ")
+      if ($3 ~ /left to right/) { w[1] = "on the left"; w[2] = "in the middle"; w[3] = "on the right" }
+      else { w[1] = "at the top"; w[2] = "in the middle"; w[3] = "at the bottom" }
+    } else if (match(c, / to the left of /)) {
+      p[1] = substr(c, 1, RSTART - 1); p[2] = substr(c, RSTART + RLENGTH); n = 2
+      w[1] = "on the left"; w[2] = "on the right"
+    } else if (match(c, / above /)) {
+      p[1] = substr(c, 1, RSTART - 1); p[2] = substr(c, RSTART + RLENGTH); n = 2
+      w[1] = "at the top"; w[2] = "at the bottom"
+    }
+    for (i = 1; i <= n; i++) printf "%s\tWhat is %s?\t%s\n", $2, w[i], p[i]
+  }' >"$TMP/parts"
+if [ -s "$TMP/parts" ]; then
+  cut -f3 "$TMP/parts" >"$TMP/exp"
+  awk -F '\t' '{ print "/clear"; print "/image " $1; print $2 }' "$TMP/parts" >"$TMP/script"
+  "$BIN" chat -m "$MODEL" -t 2 -n 16 <"$TMP/script" 2>/dev/null | sed 's/^\(> \)*//' |
+    head -n "$(wc -l <"$TMP/parts")" >"$TMP/ans"
+  paste -d '\t' "$TMP/exp" "$TMP/ans" | awk -F '\t' '{
+      split($1, e, " "); split(tolower($2), a, " "); total++
+      exact += tolower($2) == $1; size += a[2] == e[2]; colour += a[3] == e[3]; shape += a[4] == e[4] }
+    END { printf "scene positions  %5d items  exact %6.2f %%  size %.2f %%  colour %.2f %%  shape %.2f %%\n",
+            total, 100 * exact / total, 100 * size / total, 100 * colour / total, 100 * shape / total }'
+fi
 
 ask_task() { # TASK QUESTION
   awk -F '\t' -v t="$1" '$1 == t' "$HELD/labels.tsv" | head -n "$N" >"$TMP/rows"
