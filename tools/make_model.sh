@@ -6,10 +6,11 @@
 #   stage 4  every medium encoded once into token shards   -> $OUT/shards/, $OUT/heldout/
 #   stage 5  the MoE decoder on the shards (q8_0 weights)  -> $OUT/tessera.gguf
 #   then     models/tessera.gguf
-# Budget on this 2-core machine (measured, quiet): voices 19 s, text and
-# BPE 14 s, VQ-VAE 8000 steps 509 s, shards 161 s, decoder 22000 steps
-# 3874 s: 76 min in all (the limit is 100; LM_TIME stops the decoder with
-# its model written if a busy machine runs slower).
+# Budget on this 2-core machine (measured, 10 min of a niced test run
+# beside it): voices 20 s, text and BPE 10 s, VQ-VAE 8000 steps 494 s,
+# shards 150 s, decoder 25000 steps 4693 s: 89 min in all (the limit is
+# 100; LM_TIME stops the decoder with its model written if a busy machine
+# runs slower).
 # Each stage is skipped when its output exists; an interrupted stage resumes
 # from its checkpoint (VQ-VAE and decoder) when run again. Progress and ETA
 # of each stage on stderr; per-stage wall times in $OUT/times.tsv.
