@@ -637,8 +637,8 @@ ts_status ts_corpus_add_speech_commands(ts_corpus *c, const char *dir, const ts_
             }
         copy_plan cp = {.source = TS_SRC_SPEECH_COMMANDS, .index = k, .copies = copies,
                         .noise = &nz};
-        s = push_clip(c, &r, split, path, TS_SAMPLE_RATE, n_qa, prompts, answers, o->mc_per_source, k,
-                      TS_WORD_PROMPT, sc_classes, 12, right, &cp);
+        s = push_clip(c, &r, split, path, TS_SAMPLE_RATE, n_qa, prompts, answers, o->mc_per_source,
+                      k, TS_WORD_PROMPT, sc_classes, 12, right, &cp);
         free(path);
         k++;
     }
