@@ -49,29 +49,24 @@ for task in mnist cifar10 scenes; do
   score $task $([ $task = scenes ] && echo 1 || echo 0)
 done
 
-# scenes with two or three shapes, asked about each position ("What is in
-# the middle?"): exact phrase, and size, colour and shape word on their own
-awk -F '\t' '$1 == "scenes" && $3 ~ / (of|above|below|from) /' "$HELD/labels.tsv" | head -n "$N" |
-  awk -F '\t' '{
-    c = $3; n = 0
-    if (c ~ / from /) {
-      sub(/ from .*/, "", c); sub(/ and /, ", ", c); n = split(c, p, ", ")
-      if ($3 ~ /left to right/) { w[1] = "on the left"; w[2] = "in the middle"; w[3] = "on the right" }
-      else { w[1] = "at the top"; w[2] = "in the middle"; w[3] = "at the bottom" }
-    } else if (match(c, / to the left of /)) {
-      p[1] = substr(c, 1, RSTART - 1); p[2] = substr(c, RSTART + RLENGTH); n = 2
-      w[1] = "on the left"; w[2] = "on the right"
-    } else if (match(c, / above /)) {
-      p[1] = substr(c, 1, RSTART - 1); p[2] = substr(c, RSTART + RLENGTH); n = 2
-      w[1] = "at the top"; w[2] = "at the bottom"
-    }
-    for (i = 1; i <= n; i++) printf "%s\tWhat is %s?\t%s\n", $2, w[i], p[i]
-  }' >"$TMP/parts"
-if [ -s "$TMP/parts" ]; then
-  cut -f3 "$TMP/parts" >"$TMP/exp"
-  awk -F '\t' '{ print "/clear"; print "/image " $1; print $2 }' "$TMP/parts" >"$TMP/script"
-  "$BIN" chat -m "$MODEL" -t 2 -n 16 <"$TMP/script" 2>/dev/null | sed 's/^\(> \)*//' |
-    head -n "$(wc -l <"$TMP/parts")" >"$TMP/ans"
+# ask TASK MEDIA TOKENS [QUESTION]: the question (or each row's fourth
+# column) about each row's file, all through one `tessera chat` process;
+# expected answers to $TMP/exp, answers to $TMP/ans
+ask() {
+  [ -s "$TMP/rows" ] || return 1
+  cut -f3 "$TMP/rows" >"$TMP/exp"
+  awk -F '\t' -v m="$2" -v q="$4" '{ print "/clear"; print "/" m " " $2; print (q != "" ? q : $4) }' \
+    "$TMP/rows" >"$TMP/script"
+  "$BIN" chat -m "$MODEL" -t 2 -n "$3" <"$TMP/script" 2>/dev/null | sed 's/^\(> \)*//' |
+    head -n "$(wc -l <"$TMP/rows")" >"$TMP/ans"
+}
+
+# each position of the first N scenes that have two or three shapes ("What
+# is in the middle?", the corpus's own question from labels.tsv): exact
+# phrase, and size, colour and shape word on their own
+awk -F '\t' -v n="$N" 'FNR == NR { if ($1 == "scenes" && k++ < n) first[$2] = 1; next }
+  $1 == "scene_parts" && ($2 in first)' "$HELD/labels.tsv" "$HELD/labels.tsv" >"$TMP/rows"
+if ask scene_parts image 16; then
   paste -d '\t' "$TMP/exp" "$TMP/ans" | awk -F '\t' '{
       split($1, e, " "); split(tolower($2), a, " "); total++
       exact += tolower($2) == $1; size += a[2] == e[2]; colour += a[3] == e[3]; shape += a[4] == e[4] }
@@ -79,17 +74,14 @@ if [ -s "$TMP/parts" ]; then
             total, 100 * exact / total, 100 * size / total, 100 * colour / total, 100 * shape / total }'
 fi
 
-ask_task() { # TASK QUESTION
-  awk -F '\t' -v t="$1" '$1 == t' "$HELD/labels.tsv" | head -n "$N" >"$TMP/rows"
-  [ -s "$TMP/rows" ] || return 0
-  cut -f3 "$TMP/rows" >"$TMP/exp"
-  cut -f2 "$TMP/rows" | awk -v q="$2" '{ print "/clear"; print "/audio " $0; print q }' >"$TMP/script"
-  "$BIN" chat -m "$MODEL" -t 2 -n 24 <"$TMP/script" 2>/dev/null | sed 's/^\(> \)*//' | head -n "$(wc -l <"$TMP/rows")" >"$TMP/ans"
-  score "$1" 0
-}
-ask_task fsdd "Which digit is spoken?"
-ask_task speech_commands "What word is spoken?"
-ask_task beeps "How many beeps are there?"
+while IFS='|' read -r task question; do
+  awk -F '\t' -v t="$task" '$1 == t' "$HELD/labels.tsv" | head -n "$N" >"$TMP/rows"
+  if ask "$task" audio 24 "$question"; then score "$task" 0; fi
+done <<EOF
+fsdd|Which digit is spoken?
+speech_commands|What word is spoken?
+beeps|How many beeps are there?
+EOF
 
 # latency from process start (model load included): median of 5
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }

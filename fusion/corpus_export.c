@@ -128,6 +128,11 @@ static ts_status export_generated(const char *out, FILE *lab, uint64_t seed, int
         snprintf(f, sizeof f, "%s/%05d.png", dir, i);
         ts_scene_caption(&sc, cap, sizeof cap);
         if (!(s = ts_png_write(f, rgb, 32, 32, 3))) fprintf(lab, "scenes\t%s\t%s\n", f, cap);
+        /* each position of a 2- or 3-shape scene, asked as the corpus asks
+         * it: the question in a fourth column */
+        char q[64], a[64];
+        for (int k = 0; !s && ts_scene_part_question(&sc, k, q, sizeof q, a, sizeof a); k++)
+            fprintf(lab, "scene_parts\t%s\t%s\t%s\n", f, a, q);
     }
     snprintf(dir, sizeof dir, "%s/tones", out);
     if (!s) s = make_dir(dir);

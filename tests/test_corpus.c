@@ -643,6 +643,18 @@ static void test_export_val(void **state) {
     ts_scene_caption(&scn, cap, sizeof cap);
     snprintf(line, sizeof line, "/scenes/00000.png\t%s\n", cap);
     assert_non_null(strstr(lab, line));
+    /* every position of each 2- or 3-shape scene, with the corpus's question */
+    int parts = 0;
+    for (int i = 0; i < 5; i++) {
+        ts_scene_make(5, (uint64_t)i, TS_SPLIT_VAL, &scn);
+        char q[64], a[64];
+        for (int k = 0; ts_scene_part_question(&scn, k, q, sizeof q, a, sizeof a); k++, parts++) {
+            snprintf(line, sizeof line, "/scenes/%05d.png\t%s\t%s\n", i, a, q);
+            assert_non_null(strstr(lab, line));
+        }
+    }
+    assert_true(parts > 0);
+    assert_int_equal(count_task(lab, "scene_parts"), parts);
     free(lab);
     /* text mode: prompts and answers only, media never read */
     ts_corpus *c;
