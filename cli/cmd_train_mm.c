@@ -113,6 +113,7 @@ int cmd_train_mm(int argc, char **argv) {
                                  .n_train = 1,
                                  .val = access(va, R_OK) ? NULL : va,
                                  .pad_id = ts_vocab_special(&voc, TS_TOK_PAD),
+                                 .vocab = &voc,
                                  .eval_every = (int)eval_every,
                                  .ckpt_path = ckpt ? ckpt : ck,
                                  .resume_path = resume,

@@ -1,8 +1,9 @@
 /* The training corpus: (media, prompt, answer) examples are buffered, their
  * media encoded with the VQ-VAE in batches (images together through one
- * call, so the encoder's GEMMs see many images), then each question/answer
- * pair is fused with the one template (ts_fusion_build) and written to the
- * train or val shard in the order it was added. */
+ * call, so the encoder's GEMMs see many images), then the question/answer
+ * pairs of each medium are fused with the one template as the turns of one
+ * record (ts_fusion_build_turns) and written to the train or val shard in
+ * the order they were added. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,9 @@
 
 #define IMAGE_BATCH 256
 #define AUDIO_BATCH 32
+/* a record of several turns stays within this many tokens, so that it fits
+ * a training row of 256 (make model's LM_SEQ) with room to pack others */
+#define RECORD_TOKENS 192
 
 struct ts_corpus {
     ts_bpe *tok;
@@ -111,20 +115,38 @@ void ts_corpus_abort(ts_corpus *c) {
     free(c);
 }
 
-static ts_status write_qa(ts_corpus *c, const corpus_item *it, const ts_media *m, int n_media) {
-    for (int q = 0; q < it->n_qa; q++) {
-        ts_status s = ts_fusion_build(c->tok, &c->vocab, m, n_media, it->prompt[q], it->answer[q],
-                                      &c->seq);
-        if (s) return s;
-        if (c->seq.n > c->max_tokens) {
-            c->stats.skipped++;
-            continue;
-        }
-        if ((s = ts_shard_write(c->w[it->split], c->seq.tokens, c->seq.mask, c->seq.n))) return s;
-        c->stats.examples[it->split]++;
-        c->stats.tokens[it->split] += c->seq.n;
+static ts_status write_record(ts_corpus *c, int split) {
+    if (c->seq.n > c->max_tokens) {
+        c->stats.skipped++;
+        return TS_OK;
     }
+    ts_status s = ts_shard_write(c->w[split], c->seq.tokens, c->seq.mask, c->seq.n);
+    if (s) return s;
+    c->stats.examples[split]++;
+    c->stats.tokens[split] += c->seq.n;
     return TS_OK;
+}
+
+/* The item's question/answer pairs as turns of as few records as fit
+ * RECORD_TOKENS each (ts_fusion_build_turns): the media's codes are
+ * written, and run through the decoder, once per record instead of once per
+ * question. A pair too long for a record of its own is one record. */
+static ts_status write_qa(ts_corpus *c, const corpus_item *it, const ts_media *m, int n_media) {
+    const char *const *p = (const char *const *)it->prompt, *const *a = (const char *const *)it->answer;
+    ts_status s = TS_OK;
+    for (int q0 = 0, n = 1; q0 < it->n_qa; q0 += n, n = 1) {
+        while (q0 + n < it->n_qa) { /* one more turn, while the record stays short enough */
+            if ((s = ts_fusion_build_turns(c->tok, &c->vocab, m, n_media, p + q0, a + q0, n + 1,
+                                           &c->seq)))
+                return s;
+            if (c->seq.n > RECORD_TOKENS) break;
+            n++;
+        }
+        if ((s = ts_fusion_build_turns(c->tok, &c->vocab, m, n_media, p + q0, a + q0, n, &c->seq)) ||
+            (s = write_record(c, it->split)))
+            return s;
+    }
+    return s;
 }
 
 /* Encodes every buffered medium (all images in one call) and writes the

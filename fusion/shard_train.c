@@ -49,18 +49,23 @@ static void set_get(const shard_set *s, int64_t i, const int32_t **t, const uint
 }
 
 /* Fills row (W = seq_len + 1 tokens, W - 1 target mask bytes) with records
- * next() picks; returns the number of records placed. */
+ * next() picks; a record that does not fit the rest of the row is passed
+ * over (it may be drawn again later) and the row ends after 8 of those.
+ * Returns the number of records placed. */
 typedef int64_t (*pick_fn)(void *ctx);
 static int fill_row(const shard_set *s, int W, int32_t pad, int32_t *tok, uint8_t *mask,
                     pick_fn next, void *ctx) {
-    int used = 0, placed = 0;
+    int used = 0, placed = 0, misses = 0;
     for (int tries = 0; tries < 64 && used < W; tries++) {
         const int32_t *t;
         const uint8_t *m;
         int n;
         set_get(s, next(ctx), &t, &m, &n);
         if (n > W) continue; /* longer than a row: never used */
-        if (used + n > W) break;
+        if (used + n > W) {
+            if (++misses == 8) break;
+            continue;
+        }
         memcpy(tok + used, t, sizeof *t * (size_t)n);
         /* the target at position p is token p + 1 */
         for (int j = 0; j < n; j++)
@@ -81,6 +86,16 @@ static int64_t pick_random(void *ctx) {
     return (int64_t)(ts_rng_u64(r) % (uint64_t)s->total);
 }
 
+/* Each row's inputs (its first W - 1 tokens) laid out turn by turn. */
+static void set_layout(ts_trainer *t, const ts_vocab *v, const int32_t *tok, int B, int W,
+                       int32_t *pos, int32_t *hide) {
+    if (!v) return;
+    const int T = W - 1;
+    for (int b = 0; b < B; b++)
+        ts_fusion_layout(v, tok + (size_t)b * W, T, pos + (size_t)b * T, hide + (size_t)b * T * 2);
+    ts_trainer_set_layout(t, pos, hide);
+}
+
 ts_status ts_shard_train(ts_model *m, const ts_train_config *tc, ts_pool *pool,
                          const ts_shard_train_opts *o, ts_lm_train_result *res) {
     memset(res, 0, sizeof *res);
@@ -90,7 +105,9 @@ ts_status ts_shard_train(ts_model *m, const ts_train_config *tc, ts_pool *pool,
     ts_trainer *t = NULL;
     int32_t *tok = malloc(sizeof *tok * (size_t)W * B);
     uint8_t *mask = malloc((size_t)W * B);
-    ts_status s = !tok || !mask ? ts_fail(TS_ERR_NOMEM, "out of memory") : TS_OK;
+    int32_t *pos = malloc(sizeof *pos * (size_t)tc->seq_len * B);
+    int32_t *hide = malloc(sizeof *hide * (size_t)tc->seq_len * B * 2);
+    ts_status s = !tok || !mask || !pos || !hide ? ts_fail(TS_ERR_NOMEM, "out of memory") : TS_OK;
     if (!s) s = set_open(&tr, o->train, o->n_train, nv);
     if (!s && o->val) s = set_open(&va, &o->val, 1, nv);
     if (!s && tr.total == 0) s = ts_fail(TS_ERR_INPUT, "%s: no training records", o->train[0]);
@@ -114,6 +131,7 @@ ts_status ts_shard_train(ts_model *m, const ts_train_config *tc, ts_pool *pool,
         void *ctx[2] = {&rng, &tr};
         for (int b = 0; b < B; b++)
             fill_row(&tr, W, o->pad_id, tok + (size_t)b * W, mask + (size_t)b * (W - 1), pick_random, ctx);
+        set_layout(t, o->vocab, tok, B, W, pos, hide);
         double t0 = ts_now();
         if ((s = ts_trainer_step(t, tok, mask, &st))) goto done;
         train_time += ts_now() - t0;
@@ -133,6 +151,7 @@ ts_status ts_shard_train(ts_model *m, const ts_train_config *tc, ts_pool *pool,
             for (int vb = 0; vb < val_batches; vb++) {
                 for (int b = 0; b < B; b++)
                     fill_row(&va, W, o->pad_id, tok + (size_t)b * W, mask + (size_t)b * (W - 1), pick_random, vctx);
+                set_layout(t, o->vocab, tok, B, W, pos, hide);
                 double ls;
                 int n;
                 if ((s = ts_trainer_eval(t, tok, mask, &ls, &n, NULL))) goto done;
@@ -162,5 +181,7 @@ done:
     set_close(&va);
     free(tok);
     free(mask);
+    free(pos);
+    free(hide);
     return s;
 }

@@ -1,6 +1,8 @@
 /* The one template (DESIGN.md "Fusion"):
  *   <bos> (<img> c... </img> | <aud> c... </aud>)* <user> PROMPT <assistant> ANSWER <eos>
- * Training, caption, ask, chat and eval inputs all come from here. */
+ * Training, caption, ask, chat and eval inputs all come from here. Training
+ * records may hold several turns about the same media, each laid out
+ * (ts_fusion_layout) to see exactly what a one-turn prompt sees. */
 #include "tessera/fusion.h"
 
 #include <stdlib.h>
@@ -54,8 +56,9 @@ static ts_status put_text(ts_seq *s, ts_bpe *tok, const char *text, uint8_t mask
     return TS_OK;
 }
 
-ts_status ts_fusion_build(ts_bpe *tok, const ts_vocab *v, const ts_media *media, int n_media,
-                          const char *prompt, const char *answer, ts_seq *out) {
+static ts_status build(ts_bpe *tok, const ts_vocab *v, const ts_media *media, int n_media,
+                       const char *const *prompts, const char *const *answers, int n_turns,
+                       ts_seq *out) {
     out->n = 0;
     out->answer_start = 0;
     if (ts_bpe_n_text(tok) != v->n_text)
@@ -85,17 +88,52 @@ ts_status ts_fusion_build(ts_bpe *tok, const ts_vocab *v, const ts_media *media,
             put(out, v->code_base + md->codes[i], 0);
         put(out, ts_vocab_special(v, img ? TS_TOK_IMG_END : TS_TOK_AUD_END), 0);
     }
-    put(out, ts_vocab_special(v, TS_TOK_USER), 0);
-    if (prompt && (s = put_text(out, tok, prompt, 0))) return s;
-    if ((s = seq_reserve(out, (size_t)out->n + 1))) return s;
-    put(out, ts_vocab_special(v, TS_TOK_ASSISTANT), 0);
-    out->answer_start = out->n;
-    if (answer) {
-        if ((s = put_text(out, tok, answer, 1))) return s;
+    for (int k = 0; k < n_turns; k++) {
         if ((s = seq_reserve(out, (size_t)out->n + 1))) return s;
-        put(out, ts_vocab_special(v, TS_TOK_EOS), 1);
+        put(out, ts_vocab_special(v, TS_TOK_USER), 0);
+        if (prompts[k] && (s = put_text(out, tok, prompts[k], 0))) return s;
+        if ((s = seq_reserve(out, (size_t)out->n + 1))) return s;
+        put(out, ts_vocab_special(v, TS_TOK_ASSISTANT), 0);
+        out->answer_start = out->n;
+        if (answers[k]) {
+            if ((s = put_text(out, tok, answers[k], 1))) return s;
+            if ((s = seq_reserve(out, (size_t)out->n + 1))) return s;
+            put(out, ts_vocab_special(v, TS_TOK_EOS), 1);
+        }
     }
-    for (int i = 0; i < out->n; i++)
-        out->pos[i] = i;
+    /* the positions ts_fusion_layout gives: later turns as if alone */
+    const int32_t user = ts_vocab_special(v, TS_TOK_USER);
+    for (int i = 0, first = -1, turn = -1; i < out->n; i++) {
+        if (out->tokens[i] == user) first = first < 0 ? i : first, turn = i;
+        out->pos[i] = i - (turn > first ? turn - first : 0);
+    }
     return TS_OK;
+}
+
+ts_status ts_fusion_build(ts_bpe *tok, const ts_vocab *v, const ts_media *media, int n_media,
+                          const char *prompt, const char *answer, ts_seq *out) {
+    return build(tok, v, media, n_media, &prompt, &answer, 1, out);
+}
+
+ts_status ts_fusion_build_turns(ts_bpe *tok, const ts_vocab *v, const ts_media *media,
+                                int n_media, const char *const *prompts,
+                                const char *const *answers, int n_turns, ts_seq *out) {
+    if (n_turns < 1) return ts_fail(TS_ERR_USAGE, "fusion: %d turns", n_turns);
+    for (int k = 0; k < n_turns; k++)
+        if (!answers[k]) return ts_fail(TS_ERR_USAGE, "fusion: turn %d has no answer", k + 1);
+    return build(tok, v, media, n_media, prompts, answers, n_turns, out);
+}
+
+void ts_fusion_layout(const ts_vocab *v, const int32_t *tokens, int n, int32_t *pos,
+                      int32_t *hide) {
+    const int32_t bos = ts_vocab_special(v, TS_TOK_BOS), user = ts_vocab_special(v, TS_TOK_USER);
+    int first = -1, turn = -1; /* the record's first <user>, and this turn's */
+    for (int i = 0; i < n; i++) {
+        if (tokens[i] == bos) first = turn = -1;
+        else if (tokens[i] == user) first = first < 0 ? i : first, turn = i;
+        bool later = turn > first; /* a second or later turn */
+        hide[2 * i] = later ? first : 0;
+        hide[2 * i + 1] = later ? turn : 0;
+        pos[i] = i - (later ? turn - first : 0);
+    }
 }

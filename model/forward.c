@@ -74,6 +74,7 @@ static void layout(const ts_model *m, ts_acts *a, bump *b) {
     a->xh = a->train ? TAKE_F(b, N * D) : NULL;
     a->losses = TAKE_F(b, N);
     a->pos = TAKE_I(b, N);
+    a->hide = TAKE_I(b, 2 * N);
     if (a->train) {
         a->dx = TAKE_F(b, N * D);
         a->dxn = TAKE_F(b, N * D);
@@ -124,6 +125,7 @@ void ts_acts_free(ts_acts *a) {
 typedef struct {
     const ts_layer_acts *A;
     float *dqkvg, *datty, *scratch;
+    const int32_t *hide;
     int T, H, hd;
 } attn_job;
 
@@ -133,7 +135,7 @@ static void attn_fwd_task(void *vctx, int i, int n, int worker) {
     const float *q = j->A->qkvg + (size_t)b * j->T * QW + (size_t)h * j->hd;
     ts_attention_head_forward(j->A->atty + (size_t)b * j->T * HD + (size_t)h * j->hd, HD,
                               j->A->probs + (size_t)i * j->T * j->T, q, q + HD, q + 2 * HD, QW,
-                              j->T, j->hd);
+                              j->T, j->hd, j->hide + (size_t)b * j->T * 2);
 }
 
 static void attn_bwd_task(void *vctx, int i, int n, int worker) {
@@ -189,7 +191,8 @@ void ts_model_forward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32_
     const int N = a->B * a->T, D = c->d_model, H = c->n_heads, hd = c->head_dim;
     const int HD = H * hd, QW = 3 * HD + H;
     const ts_moe_dims md = ts_model_moe_dims(c);
-    for (int n = 0; n < N; n++) a->pos[n] = n % a->T;
+    if (!a->custom_layout)
+        for (int n = 0; n < N; n++) a->pos[n] = n % a->T, a->hide[2 * n] = a->hide[2 * n + 1] = 0;
     ts_embedding_forward(a->L[0].x, ids, m->w.tok_embd, N, D);
     for (int l = 0; l < c->n_layers; l++) {
         ts_layer_acts *A = &a->L[l];
@@ -202,7 +205,7 @@ void ts_model_forward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32_
             for (int h = 0; h < H; h++) A->qkvg[(size_t)n * QW + 3 * HD + h] += W->bgate[h];
         ts_rope_forward(A->qkvg, QW, N, H, hd, a->pos, m->rope_cos, m->rope_sin);
         ts_rope_forward(A->qkvg + HD, QW, N, H, hd, a->pos, m->rope_cos, m->rope_sin);
-        attn_job aj = {A, NULL, NULL, NULL, a->T, H, hd};
+        attn_job aj = {A, NULL, NULL, NULL, a->hide, a->T, H, hd};
         ts_pool_run(pool, a->B * H, attn_fwd_task, &aj);
         ts_dra_gate_forward(A->attg, A->g, A->qkvg + 3 * HD, QW, A->atty, N, H, hd);
         if (a->kcache)
@@ -299,7 +302,7 @@ void ts_model_backward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32
         float *datty = a->dbuf, *att_scratch = a->dbuf + (size_t)N * HD;
         ts_dra_gate_backward(datty, a->dqkvg + 3 * HD, QW, a->datt, A->atty, A->g, N, H, hd,
                              gate_dpen);
-        attn_job aj = {A, a->dqkvg, datty, att_scratch, a->T, H, hd};
+        attn_job aj = {A, a->dqkvg, datty, att_scratch, a->hide, a->T, H, hd};
         ts_pool_run(pool, a->B * H, attn_bwd_task, &aj);
         ts_rope_backward(a->dqkvg, QW, N, H, hd, a->pos, m->rope_cos, m->rope_sin);
         ts_rope_backward(a->dqkvg + HD, QW, N, H, hd, a->pos, m->rope_cos, m->rope_sin);

@@ -91,7 +91,11 @@ typedef struct {
     int n_head;
     float *xh; /* [N,D] (training only) */
     float *losses; /* [N] */
-    int32_t *pos;  /* [N] */
+    int32_t *pos;  /* [N] RoPE positions */
+    int32_t *hide; /* [N,2] keys each token does not see (ts_attention_head_forward) */
+    /* false: the forward pass sets pos[n] = n mod T and hides nothing;
+     * true: the caller has filled pos and hide (ts_trainer_set_layout) */
+    bool custom_layout;
     /* when set (B = 1), each layer's keys and values after RoPE are copied
      * here, [layers, cache_len, HD], for a KV cache filled in one pass */
     float *kcache, *vcache;

@@ -118,6 +118,14 @@ ts_status ts_trainer_new(ts_model *m, const ts_train_config *tc, ts_pool *pool, 
 
 int64_t ts_trainer_step_count(const ts_trainer *t) { return t->step; }
 
+void ts_trainer_set_layout(ts_trainer *t, const int32_t *pos, const int32_t *hide) {
+    size_t N = (size_t)t->tc.batch * t->tc.seq_len;
+    t->acts.custom_layout = pos && hide;
+    if (!t->acts.custom_layout) return;
+    memcpy(t->acts.pos, pos, sizeof *pos * N);
+    memcpy(t->acts.hide, hide, sizeof *hide * 2 * N);
+}
+
 /* Splits [batch, seq_len + 1] into inputs and targets, keeping only the
  * targets the mask counts (the output head runs on those rows alone), with
  * weights that sum to 1. Returns their count. */

@@ -16,7 +16,7 @@ static inline float dot(const float *a, const float *b, int n) {
 #define ATT_BLOCK 64
 
 void ts_attention_head_forward(float *out, int ldo, float *probs, const float *q, const float *k,
-                               const float *v, int ld, int T, int hd) {
+                               const float *v, int ld, int T, int hd, const int32_t *hide) {
     const float scale = 1.0f / sqrtf((float)hd);
     for (int r0 = 0; r0 < T; r0 += ATT_BLOCK) {
         int r1 = r0 + ATT_BLOCK < T ? r0 + ATT_BLOCK : T, M = r1 - r0;
@@ -26,6 +26,13 @@ void ts_attention_head_forward(float *out, int ldo, float *probs, const float *q
                     q + (size_t)r0 * ld, ld, k, ld, 0.0f, P, T);
         for (int t = r0; t < r1; t++) {
             float *p = probs + (size_t)t * T;
+            int h0 = 0, h1 = 0; /* the hidden span, clamped to [0, t) */
+            if (hide && hide[2 * t] < hide[2 * t + 1]) {
+                h0 = hide[2 * t] < 0 ? 0 : hide[2 * t];
+                h1 = hide[2 * t + 1] > t ? t : hide[2 * t + 1];
+                if (h0 > h1) h0 = h1;
+            }
+            for (int s = h0; s < h1; s++) p[s] = -INFINITY;
             float mx = -INFINITY;
             for (int s = 0; s <= t; s++) mx = p[s] > mx ? p[s] : mx;
             float sum = 0;

@@ -6,10 +6,15 @@
 #ifndef TESSERA_NN_ATTENTION_H
 #define TESSERA_NN_ATTENTION_H
 
+#include <stdint.h>
+
 /* out[T,hd] = softmax(q·kᵀ/√hd, causal) · v ; probs[T,T] saved (row t holds
- * columns 0..t, zeros after). */
+ * columns 0..t, zeros after). hide (NULL: none) gives each query t a span of
+ * keys [hide[2t], hide[2t+1]) below t that it does not see (zeros in probs),
+ * so the turns of a record that share one media prefix stay apart; the
+ * backward pass needs nothing more, since it works from probs. */
 void ts_attention_head_forward(float *out, int ldo, float *probs, const float *q, const float *k,
-                               const float *v, int ld, int T, int hd);
+                               const float *v, int ld, int T, int hd, const int32_t *hide);
 /* dq, dk, dv (stride ld) += ; scratch holds 64·T floats. */
 void ts_attention_head_backward(float *dq, float *dk, float *dv, int ld, const float *dout,
                                 int ldo, const float *probs, const float *q, const float *k,

@@ -115,7 +115,8 @@ static int teardown(void **state) {
     return 0;
 }
 
-/* Decodes the masked tokens of record i (the answer and <eos>). */
+/* Decodes the answers of record i (its masked tokens, each turn's answer
+ * and <eos>), one line per turn. */
 static char *answer_of(const fixture *f, const ts_shard *sh, int64_t i, const ts_vocab *v,
                        int *n_img, int *n_aud) {
     const int32_t *t;
@@ -126,36 +127,46 @@ static char *answer_of(const fixture *f, const ts_shard *sh, int64_t i, const ts
     assert_int_equal(t[n - 1], ts_vocab_special(v, TS_TOK_EOS));
     assert_int_equal(m[n - 1], 1);
     *n_img = *n_aud = 0;
+    char *all = calloc(1, 1);
     int32_t ids[512];
     int k = 0;
+    bool answering = false;
     for (int j = 0; j < n; j++) {
         *n_img += t[j] == ts_vocab_special(v, TS_TOK_IMG);
         *n_aud += t[j] == ts_vocab_special(v, TS_TOK_AUD);
+        /* the mask covers exactly what follows each <assistant>, up to <eos> */
+        assert_int_equal(m[j], answering);
+        if (t[j] == ts_vocab_special(v, TS_TOK_ASSISTANT)) answering = true;
         if (m[j] && t[j] < v->n_text) ids[k++] = t[j];
-        /* the mask covers only what follows <assistant> */
-        if (m[j]) {
-            int a = 0;
-            for (int q = 0; q < j; q++)
-                a |= t[q] == ts_vocab_special(v, TS_TOK_ASSISTANT);
-            assert_true(a);
-        }
+        if (t[j] != ts_vocab_special(v, TS_TOK_EOS)) continue;
+        assert_true(answering);
+        answering = false;
+        char *out;
+        size_t len, have = strlen(all);
+        assert_int_equal(ts_bpe_decode(f->tok, ids, (size_t)k, &out, &len), TS_OK);
+        all = realloc(all, have + len + 2);
+        memcpy(all + have, out, len);
+        all[have + len] = j + 1 < n ? '\n' : 0;
+        all[have + len + 1] = 0;
+        free(out);
+        k = 0;
     }
-    char *out;
-    size_t len;
-    assert_int_equal(ts_bpe_decode(f->tok, ids, (size_t)k, &out, &len), TS_OK);
-    return out;
+    return all;
 }
 
+/* True when a record of sh with want_img images and want_aud clips has a
+ * turn answered exactly want. */
 static bool shard_has_answer(const fixture *f, const ts_shard *sh, const ts_vocab *v,
                              const char *want, int want_img, int want_aud) {
-    for (int64_t i = 0; i < ts_shard_count(sh); i++) {
+    bool hit = false;
+    for (int64_t i = 0; i < ts_shard_count(sh) && !hit; i++) {
         int ni, na;
         char *a = answer_of(f, sh, i, v, &ni, &na);
-        bool hit = !strcmp(a, want) && ni == want_img && na == want_aud;
+        for (char *line = strtok(a, "\n"); line && !hit; line = strtok(NULL, "\n"))
+            hit = !strcmp(line, want) && ni == want_img && na == want_aud;
         free(a);
-        if (hit) return true;
     }
-    return false;
+    return hit;
 }
 
 static void build_data(const char *d) {
@@ -647,9 +658,9 @@ static void test_export_val(void **state) {
     int parts = 0;
     for (int i = 0; i < 5; i++) {
         ts_scene_make(5, (uint64_t)i, TS_SPLIT_VAL, &scn);
-        char q[64], a[64];
-        for (int k = 0; ts_scene_part_question(&scn, k, q, sizeof q, a, sizeof a); k++, parts++) {
-            snprintf(line, sizeof line, "/scenes/%05d.png\t%s\t%s\n", i, a, q);
+        char q[64], part[64];
+        for (int k = 0; ts_scene_part_question(&scn, k, q, sizeof q, part, sizeof part); k++, parts++) {
+            snprintf(line, sizeof line, "/scenes/%05d.png\t%s\t%s\n", i, part, q);
             assert_non_null(strstr(lab, line));
         }
     }

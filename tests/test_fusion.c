@@ -110,6 +110,58 @@ static void test_template_hand_example(void **state) {
     ts_bpe_free(tok);
 }
 
+/* Two turns about one image, then the layout of a row holding that record
+ * and a one-turn record after it. */
+static void test_template_turns_and_layout(void **state) {
+    ts_bpe *tok = byte_tokenizer();
+    ts_vocab v;
+    ts_vocab_init(&v, 256, 16);
+    const int32_t img[2] = {1, 2};
+    ts_media m = {TS_MEDIA_IMAGE, img, 2};
+    const char *prompts[2] = {"A", "Bc"}, *answers[2] = {"x", "yz"};
+    ts_seq s = {0};
+    assert_int_equal(ts_fusion_build_turns(tok, &v, &m, 1, prompts, answers, 2, &s), TS_OK);
+    const int32_t want[] = {256, 259, 266, 267, 260, /* <bos> <img> 1 2 </img> */
+                            263, 'A', 264, 'x', 257,  /* <user> A <assistant> x <eos> */
+                            263, 'B', 'c', 264, 'y', 'z', 257};
+    const uint8_t want_mask[] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 1, 1};
+    /* the second turn sits where a one-turn prompt would put it */
+    const int32_t want_pos[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 5, 6, 7, 8, 9, 10, 11};
+    assert_int_equal(s.n, 17);
+    assert_memory_equal(s.tokens, want, sizeof want);
+    assert_memory_equal(s.mask, want_mask, sizeof want_mask);
+    assert_memory_equal(s.pos, want_pos, sizeof want_pos);
+    assert_int_equal(s.answer_start, 14);
+    /* one turn is ts_fusion_build exactly */
+    ts_seq one = {0};
+    assert_int_equal(ts_fusion_build_turns(tok, &v, &m, 1, prompts + 1, answers + 1, 1, &s), TS_OK);
+    assert_int_equal(ts_fusion_build(tok, &v, &m, 1, "Bc", "yz", &one), TS_OK);
+    assert_int_equal(s.n, one.n);
+    assert_memory_equal(s.tokens, one.tokens, sizeof *s.tokens * (size_t)s.n);
+    assert_memory_equal(s.pos, one.pos, sizeof *s.pos * (size_t)s.n);
+
+    /* a row: the two-turn record, a one-turn record, <pad> */
+    int32_t row[17 + 4 + 2], pos[23], hide[46];
+    memcpy(row, want, sizeof want);
+    const int32_t text[4] = {256, 263, 264, 257}, pad = ts_vocab_special(&v, TS_TOK_PAD);
+    memcpy(row + 17, text, sizeof text);
+    row[21] = row[22] = pad;
+    ts_fusion_layout(&v, row, 23, pos, hide);
+    for (int i = 0; i < 23; i++) {
+        bool second = i >= 10 && i < 17; /* hides the first turn, [5, 10) */
+        assert_int_equal(hide[2 * i], second ? 5 : 0);
+        assert_int_equal(hide[2 * i + 1], second ? 10 : 0);
+        assert_int_equal(pos[i], i < 17 ? want_pos[i] : i);
+    }
+    /* a turn without an answer, or no turn at all, is refused */
+    answers[1] = NULL;
+    assert_int_equal(ts_fusion_build_turns(tok, &v, &m, 1, prompts, answers, 2, &s), TS_ERR_USAGE);
+    assert_int_equal(ts_fusion_build_turns(tok, &v, &m, 1, prompts, answers, 0, &s), TS_ERR_USAGE);
+    ts_seq_free(&s);
+    ts_seq_free(&one);
+    ts_bpe_free(tok);
+}
+
 static void test_template_with_merges_and_long_media(void **state) {
     /* a trained tokenizer: prompt and answer are its encodings, exactly */
     const char *corpus = "the cat the cat the cat the hat";
@@ -363,6 +415,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vocab_layout_and_gguf),
         cmocka_unit_test(test_template_hand_example),
+        cmocka_unit_test(test_template_turns_and_layout),
         cmocka_unit_test(test_template_with_merges_and_long_media),
         cmocka_unit_test(test_mc_prompt_exact),
         cmocka_unit_test(test_shard_roundtrip),

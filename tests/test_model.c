@@ -56,7 +56,9 @@ static double full_loss(void *v) {
 
 static void test_full_backward_matches_finite_differences(void **state) {
     ts_model_config cf = tiny_config();
-    for (int tied = 0; tied <= 1; tied++) {
+    /* untied, tied, and untied with a hidden key span (a second turn) */
+    for (int variant = 0; variant < 3; variant++) {
+        int tied = variant == 1;
         cf.tied_output = tied;
         full_ctx c = {.lambda = 0.3f, .alpha = 0.2f};
         int bad = 0;
@@ -68,6 +70,16 @@ static void test_full_backward_matches_finite_differences(void **state) {
         for (int l = 0; l < cf.n_layers; l++)
             for (int h = 0; h < cf.n_heads; h++) c.m->w.L[l].bgate[h] = 5.0f;
         assert_int_equal(ts_acts_new(c.m, 2, 5, true, &c.a), TS_OK);
+        if (variant == 2) {
+            /* row 0: tokens 3 and 4 do not see keys [1, 3) and sit at 1, 2 */
+            c.a.custom_layout = true;
+            for (int n = 0; n < 10; n++) {
+                bool later = n == 3 || n == 4;
+                c.a.pos[n] = later ? n - 2 : n % 5;
+                c.a.hide[2 * n] = later ? 1 : 0;
+                c.a.hide[2 * n + 1] = later ? 3 : 0;
+            }
+        }
         ts_rng r;
         ts_rng_seed(&r, 5);
         for (int b = 0; b < 2; b++)
@@ -93,7 +105,7 @@ static void test_full_backward_matches_finite_differences(void **state) {
             double err = tu_gradcheck(full_loss, &c, c.m->params + p->off, grads + p->off, p->n,
                                       1e-2f, 24, 1e-3, p->name);
             if (err >= 3e-2) {
-                print_error("%s (tied %d): relative error %.3g\n", p->name, tied, err);
+                print_error("%s (variant %d): relative error %.3g\n", p->name, variant, err);
                 bad++;
             }
         }
@@ -514,6 +526,59 @@ static void test_tiny_model_learns_to_copy(void **state) {
     ts_model_free(m);
 }
 
+/* A row holding one record with two turns about the same prefix, laid out
+ * so that the second turn does not see the first, has the loss of the two
+ * one-turn records in rows of their own. */
+static void test_turns_equal_separate_records(void **state) {
+    ts_model_config cf = copy_config();
+    ts_model *m;
+    assert_int_equal(ts_model_new(&cf, 31, &m), TS_OK);
+    scramble(m, 32, 0.3f);
+    ts_train_config tc = ts_train_config_default();
+    tc.batch = 2, tc.seq_len = 15;
+    ts_trainer *t;
+    assert_int_equal(ts_trainer_new(m, &tc, NULL, &t), TS_OK);
+    /* 8, 9 mark turns; prefix 1 2 3, turn 1: 8 4 9 5 6 0, turn 2: 8 7 9 6 0 */
+    const int32_t both[16] = {1, 2, 3, 8, 4, 9, 5, 6, 0, 8, 7, 9, 6, 0, 0, 0};
+    const int32_t first[16] = {1, 2, 3, 8, 4, 9, 5, 6, 0, 0, 0, 0, 0, 0, 0, 0};
+    const int32_t second[16] = {1, 2, 3, 8, 7, 9, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    int32_t tok[2 * 16], pos[2 * 15], hide[2 * 15 * 2] = {0};
+    uint8_t mask[2 * 15] = {0};
+    /* targets: the answers and their end (0) */
+    memcpy(tok, both, sizeof both);
+    memcpy(tok + 16, both, sizeof both);
+    for (int i = 0; i < 15; i++) {
+        mask[i] = (i >= 5 && i <= 7) || (i >= 11 && i <= 12);
+        bool later = i >= 9;
+        pos[i] = later ? i - 6 : i;
+        hide[2 * i] = later ? 3 : 0, hide[2 * i + 1] = later ? 9 : 0;
+        pos[15 + i] = i; /* row 1: all masked out */
+    }
+    ts_trainer_set_layout(t, pos, hide);
+    double l_both, l_apart;
+    int n_both, n_apart;
+    assert_int_equal(ts_trainer_eval(t, tok, mask, &l_both, &n_both, NULL), TS_OK);
+    memcpy(tok, first, sizeof first);
+    memcpy(tok + 16, second, sizeof second);
+    memset(mask, 0, sizeof mask);
+    for (int i = 0; i < 15; i++) mask[i] = i >= 5 && i <= 7, mask[15 + i] = i >= 5 && i <= 6;
+    ts_trainer_set_layout(t, NULL, NULL);
+    assert_int_equal(ts_trainer_eval(t, tok, mask, &l_apart, &n_apart, NULL), TS_OK);
+    assert_int_equal(n_both, 5);
+    assert_int_equal(n_apart, 5);
+    print_message("two turns: loss sum %.7f, apart %.7f\n", l_both, l_apart);
+    assert_true(fabs(l_both - l_apart) < 1e-5 * fabs(l_apart));
+    /* and without the layout the second turn sees the first: another loss */
+    memcpy(tok, both, sizeof both);
+    memcpy(tok + 16, both, sizeof both);
+    for (int i = 0; i < 30; i++)
+        mask[i] = i < 15 && ((i >= 5 && i <= 7) || (i >= 11 && i <= 12));
+    assert_int_equal(ts_trainer_eval(t, tok, mask, &l_both, &n_both, NULL), TS_OK);
+    assert_true(fabs(l_both - l_apart) > 1e-4 * fabs(l_apart));
+    ts_trainer_free(t);
+    ts_model_free(m);
+}
+
 static void run_steps(ts_trainer *t, ts_rng *r, int n, double *losses, int B) {
     int32_t tok[8 * (CP_T + 1)];
     uint8_t mask[8 * CP_T];
@@ -700,6 +765,7 @@ int main(void) {
         cmocka_unit_test(test_config_parse_and_check),
         cmocka_unit_test(test_sampler),
         cmocka_unit_test(test_tiny_model_learns_to_copy),
+        cmocka_unit_test(test_turns_equal_separate_records),
         cmocka_unit_test(test_checkpoint_resume_gives_identical_losses),
         cmocka_unit_test(test_router_bias_balances_load),
         cmocka_unit_test(test_lm_train_refines_router_bias),

@@ -162,49 +162,69 @@ static void test_rope(void **state) {
 
 typedef struct {
     float *qkv, *out, *probs, *R;
+    const int32_t *hide;
     int T, hd, ld;
 } att_ctx;
 
 static double att_loss(void *v) {
     att_ctx *c = v;
     ts_attention_head_forward(c->out, c->hd, c->probs, c->qkv, c->qkv + c->hd, c->qkv + 2 * c->hd,
-                              c->ld, c->T, c->hd);
+                              c->ld, c->T, c->hd, c->hide);
     return project(c->out, c->R, (size_t)c->T * c->hd);
 }
 
+/* Plain causal attention, then with hidden key spans: from row 12 on keys
+ * [5, 12) are hidden, and from row 50 on keys [20, 50), a span that crosses
+ * the first row block. */
 static void test_attention_head(void **state) {
-    ts_rng r;
-    ts_rng_seed(&r, 4);
-    int T = 70, hd = 8, ld = 3 * hd + 2; /* two row blocks of the blocked GEMMs */
-    att_ctx c = {randn(&r, T * ld, 1), zeros(T * hd), zeros(T * T), randn(&r, T * hd, 1), T, hd, ld};
-    att_loss(&c);
-    /* naive reference in double */
-    for (int t = 0; t < T; t++) {
-        double sc[70], mx = -1e30, sum = 0;
-        for (int s = 0; s <= t; s++) {
-            double d = 0;
-            for (int i = 0; i < hd; i++) d += (double)c.qkv[t * ld + i] * c.qkv[s * ld + hd + i];
-            sc[s] = d / sqrt(hd);
-            mx = fmax(mx, sc[s]);
+    for (int hidden = 0; hidden < 2; hidden++) {
+        ts_rng r;
+        ts_rng_seed(&r, 4);
+        int T = 70, hd = 8, ld = 3 * hd + 2; /* two row blocks of the blocked GEMMs */
+        int32_t hide[2 * 70];
+        for (int t = 0; t < T; t++) {
+            hide[2 * t] = t >= 50 ? 20 : t >= 12 ? 5 : 0;
+            hide[2 * t + 1] = t >= 50 ? 50 : t >= 12 ? 12 : 0;
         }
-        for (int s = 0; s <= t; s++) sum += (sc[s] = exp(sc[s] - mx));
-        for (int i = 0; i < hd; i++) {
-            double o = 0;
-            for (int s = 0; s <= t; s++) o += sc[s] / sum * c.qkv[s * ld + 2 * hd + i];
-            assert_true(fabs(c.out[t * hd + i] - o) < 1e-5);
+        att_ctx c = {randn(&r, T * ld, 1), zeros(T * hd), zeros(T * T), randn(&r, T * hd, 1),
+                     hidden ? hide : NULL, T, hd, ld};
+        att_loss(&c);
+        /* naive reference in double */
+        for (int t = 0; t < T; t++) {
+            double sc[70], mx = -1e30, sum = 0;
+            bool seen[70];
+            for (int s = 0; s <= t; s++) {
+                seen[s] = !hidden || s < hide[2 * t] || s >= hide[2 * t + 1];
+                double d = 0;
+                for (int i = 0; i < hd; i++) d += (double)c.qkv[t * ld + i] * c.qkv[s * ld + hd + i];
+                sc[s] = d / sqrt(hd);
+                if (seen[s]) mx = fmax(mx, sc[s]);
+            }
+            for (int s = 0; s <= t; s++) sum += (sc[s] = seen[s] ? exp(sc[s] - mx) : 0);
+            for (int s = 0; s < T; s++)
+                if (s > t || !seen[s]) assert_true(c.probs[t * T + s] == 0.0f);
+            for (int i = 0; i < hd; i++) {
+                double o = 0;
+                for (int s = 0; s <= t; s++) o += sc[s] / sum * c.qkv[s * ld + 2 * hd + i];
+                assert_true(fabs(c.out[t * hd + i] - o) < 1e-5);
+            }
         }
+        if (!hidden) {
+            /* the single-query path used with the KV cache agrees with the last row */
+            float q1[8], scores[70];
+            ts_attention_query(q1, c.qkv + (T - 1) * ld, c.qkv + hd, c.qkv + 2 * hd, ld, T, hd,
+                               scores);
+            for (int i = 0; i < hd; i++) assert_true(fabs(q1[i] - c.out[(T - 1) * hd + i]) < 1e-6);
+        }
+        float *d = zeros(T * ld), *scratch = zeros(64 * T);
+        ts_attention_head_backward(d, d + hd, d + 2 * hd, ld, c.R, hd, c.probs, c.qkv, c.qkv + hd,
+                                   c.qkv + 2 * hd, T, hd, scratch);
+        for (int t = 0; t < T; t++)
+            for (int i = 3 * hd; i < ld; i++) assert_true(d[t * ld + i] == 0.0f);
+        assert_true(tu_gradcheck(att_loss, &c, c.qkv, d, T * ld, 1e-2f, 300, 1e-3,
+                                 hidden ? "attention, hidden spans" : "attention") < GC_TOL);
+        free(c.qkv), free(c.out), free(c.probs), free(c.R), free(d), free(scratch);
     }
-    /* the single-query path used with the KV cache agrees with the last row */
-    float q1[8], scores[70];
-    ts_attention_query(q1, c.qkv + (T - 1) * ld, c.qkv + hd, c.qkv + 2 * hd, ld, T, hd, scores);
-    for (int i = 0; i < hd; i++) assert_true(fabs(q1[i] - c.out[(T - 1) * hd + i]) < 1e-6);
-    float *d = zeros(T * ld), *scratch = zeros(64 * T);
-    ts_attention_head_backward(d, d + hd, d + 2 * hd, ld, c.R, hd, c.probs, c.qkv, c.qkv + hd,
-                               c.qkv + 2 * hd, T, hd, scratch);
-    for (int t = 0; t < T; t++)
-        for (int i = 3 * hd; i < ld; i++) assert_true(d[t * ld + i] == 0.0f);
-    assert_true(tu_gradcheck(att_loss, &c, c.qkv, d, T * ld, 1e-2f, 300, 1e-3, "attention") < GC_TOL);
-    free(c.qkv), free(c.out), free(c.probs), free(c.R), free(d), free(scratch);
 }
 
 /* ---- DRA gates ------------------------------------------------------------------------ */

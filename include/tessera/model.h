@@ -181,6 +181,11 @@ ts_status ts_trainer_step(ts_trainer *t, const int32_t *tokens, const uint8_t *m
  * not NULL. */
 ts_status ts_trainer_eval(ts_trainer *t, const int32_t *tokens, const uint8_t *mask,
                           double *loss_sum, int *n_targets, int64_t *load);
+/* The RoPE position [batch, seq_len] of each input token and the span of keys
+ * [batch, seq_len, 2] it does not see (nn/attention.h), for the steps and
+ * evals that follow; NULL: positions 0..seq_len-1 of each row, nothing
+ * hidden (the default). */
+void ts_trainer_set_layout(ts_trainer *t, const int32_t *pos, const int32_t *hide);
 int64_t ts_trainer_step_count(const ts_trainer *t);
 /* Checkpoint: weights, AdamW moments, router biases, the step, and the
  * caller's extra state (RNG, data position) as a u64 array. */

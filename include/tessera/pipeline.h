@@ -204,6 +204,9 @@ typedef struct {
     int n_train;
     const char *val; /* NULL: none */
     int32_t pad_id;  /* <pad>: fills the end of a row (masked out) */
+    /* the records' vocabulary: the turns of a record are laid out with
+     * ts_fusion_layout (NULL: plain causal rows, positions 0..seq_len-1) */
+    const ts_vocab *vocab;
     int eval_every;  /* steps (0: 200) */
     int val_batches; /* batches of val records evaluated (0: 8), the same every time */
     const char *ckpt_path, *resume_path;
