@@ -1,19 +1,22 @@
 #!/bin/sh
 # Multimodal decoder training speed (`tessera train-mm` on real shards),
 # this build against another binary (e.g. one built before a change), side
-# by side: tokens/s of STEPS optimiser steps, the two alternating so that a
-# busy machine slows both alike; medians of REPS runs and the ratio
-# new / old. Also checks that both reach the same loss (same data, seed and
-# thread count: the numbers must agree).
+# by side: tokens/s and answer tokens/s (the targets the loss counts) of
+# STEPS optimiser steps, the two alternating so that a busy machine slows
+# both alike; medians of REPS runs and the ratios new / old. With the same
+# shards both must reach the same loss (same data, seed and thread count).
 #
 # usage: bench/run_train_mm.sh OLD_BINARY SHARD_DIR [STEPS] [REPS] [THREADS]
 #   SHARD_DIR: a `make model` output folder (shards/, tokenizer.gguf,
 #   vq.gguf), e.g. build/default-model; defaults: 40 steps, 3 runs, 2 threads.
+#   OLD_DIR=DIR: the old binary trains on DIR's shards instead (a change in
+#   how shards are written); then the losses differ.
 set -e
 cd "$(dirname "$0")/.."
 USAGE="usage: bench/run_train_mm.sh OLD_BINARY SHARD_DIR [STEPS] [REPS] [THREADS]"
 OLD=${1:?$USAGE}
 DIR=${2:?$USAGE}
+OLD_DIR=${OLD_DIR:-$DIR}
 STEPS=${3:-40}
 REPS=${4:-3}
 THREADS=${5:-2}
@@ -22,29 +25,34 @@ NEW=build/tessera
 [ -x "$NEW" ] || make -s -j2 "$NEW" >/dev/null
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# "train-mm: N steps, loss L, val loss V, T tokens/s, S s" -> "T L"
-run() {
-    "$1" train-mm --shards "$DIR/shards" --tokenizer "$DIR/tokenizer.gguf" --vq "$DIR/vq.gguf" \
+# the last progress line's "N answer tok/s" and the summary
+# "train-mm: N steps, loss L, val loss V, T tokens/s ..." -> "T A L"
+run() { # BINARY DIR
+    "$1" train-mm --shards "$2/shards" --tokenizer "$2/tokenizer.gguf" --vq "$2/vq.gguf" \
         -o "$tmp/m.gguf" --steps "$STEPS" --eval-every 100000 --config "$CONFIG" -t "$THREADS" 2>&1 |
-        tr '\r' '\n' | sed -n 's/^train-mm: .* loss \([0-9.]*\), val loss .*, \([0-9]*\) tokens\/s.*/\2 \1/p'
+        tr '\r' '\n' | awk '/answer tok\/s/ { a = $0; sub(/ answer tok\/s.*/, "", a); sub(/.*\| /, "", a) }
+          /^train-mm: .* tokens\/s/ { l = $0; sub(/.*steps, loss /, "", l); sub(/,.*/, "", l)
+            t = $0; sub(/ tokens\/s.*/, "", t); sub(/.*, /, "", t); print t, a, l }'
 }
 median() { sort -g | awk '{v[NR] = $1} END {print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 r=1
 while [ "$r" -le "$REPS" ]; do
-    o=$(run "$OLD")
-    n=$(run "$NEW")
-    echo "run $r: old $o, new $n (tokens/s loss)" >&2
-    echo "$o" | cut -d' ' -f1 >>"$tmp/old"
-    echo "$n" | cut -d' ' -f1 >>"$tmp/new"
-    echo "$o" | cut -d' ' -f2 >>"$tmp/old.loss"
-    echo "$n" | cut -d' ' -f2 >>"$tmp/new.loss"
+    o=$(run "$OLD" "$OLD_DIR")
+    n=$(run "$NEW" "$DIR")
+    echo "run $r: old $o, new $n (tokens/s answer-tokens/s loss)" >&2
+    for k in 1 2 3; do
+        echo "$o" | cut -d' ' -f$k >>"$tmp/old.$k"
+        echo "$n" | cut -d' ' -f$k >>"$tmp/new.$k"
+    done
     r=$((r + 1))
 done
-mo=$(median <"$tmp/old")
-mn=$(median <"$tmp/new")
 same="same losses"
-cmp -s "$tmp/old.loss" "$tmp/new.loss" || same="LOSSES DIFFER"
-printf 'train-mm on %s, %s steps of 8 x 256, %s thread(s), median of %s runs\n' "$DIR" "$STEPS" "$THREADS" "$REPS"
-printf '%-40s %12s\n' binary "tokens/s"
-printf '%-40s %12.0f\n' "$OLD" "$mo" "$NEW" "$mn"
-awk -v o="$mo" -v n="$mn" -v s="$same" 'BEGIN {printf "ratio new / old: %.2fx (%s)\n", n / o, s}'
+cmp -s "$tmp/old.3" "$tmp/new.3" || same="losses differ"
+printf 'train-mm, %s steps of 8 x 256, %s thread(s), median of %s runs; new on %s, old on %s\n' \
+    "$STEPS" "$THREADS" "$REPS" "$DIR" "$OLD_DIR"
+printf '%-40s %12s %16s\n' binary "tokens/s" "answer tokens/s"
+printf '%-40s %12.0f %16.0f\n' "$OLD" "$(median <"$tmp/old.1")" "$(median <"$tmp/old.2")" \
+    "$NEW" "$(median <"$tmp/new.1")" "$(median <"$tmp/new.2")"
+awk -v o="$(median <"$tmp/old.1")" -v n="$(median <"$tmp/new.1")" -v oa="$(median <"$tmp/old.2")" \
+    -v na="$(median <"$tmp/new.2")" -v s="$same" \
+    'BEGIN {printf "ratio new / old: %.2fx tokens/s, %.2fx answer tokens/s (%s)\n", n / o, na / oa, s}'

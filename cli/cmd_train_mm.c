@@ -121,8 +121,11 @@ int cmd_train_mm(int argc, char **argv) {
         ts_lm_train_result res;
         double t0 = ts_now();
         if (!(s = ts_shard_train(m, &tc, pool, &o, &res)))
-            fprintf(stderr, "train-mm: %lld steps, loss %.4f, val loss %.4f, %.0f tokens/s, %.1f s\n",
-                    (long long)res.steps_done, res.loss, res.val_loss, res.tokens_per_s, ts_now() - t0);
+            fprintf(stderr,
+                    "train-mm: %lld steps, loss %.4f, val loss %.4f, %.0f tokens/s (%.0f answer "
+                    "tokens/s), %.1f s\n",
+                    (long long)res.steps_done, res.loss, res.val_loss, res.tokens_per_s,
+                    res.answer_tokens_per_s, ts_now() - t0);
     }
     if (!s) {
         ts_gguf_writer *w = ts_gguf_writer_new();

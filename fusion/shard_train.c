@@ -174,6 +174,7 @@ ts_status ts_shard_train(ts_model *m, const ts_train_config *tc, ts_pool *pool,
     res->loss = st.loss;
     res->val_loss = val_loss;
     res->tokens_per_s = train_time > 0 ? (double)trained * B * tc->seq_len / train_time : 0;
+    res->answer_tokens_per_s = train_time > 0 ? (double)targets / train_time : 0;
     res->active_heads = st.active_heads;
 done:
     ts_trainer_free(t);

@@ -217,6 +217,7 @@ typedef struct {
     int64_t steps_done;
     double loss, val_loss; /* last train step, last val evaluation */
     double tokens_per_s;   /* training steps only */
+    double answer_tokens_per_s; /* of those, targets the loss counts (train-mm) */
     double active_heads;
     double val_load_max_mean; /* routed tokens per expert over the val set, worst layer */
     int val_experts_unused;   /* (layer, expert) pairs never chosen on val */
