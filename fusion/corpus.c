@@ -132,7 +132,8 @@ static ts_status write_record(ts_corpus *c, int split) {
  * written, and run through the decoder, once per record instead of once per
  * question. A pair too long for a record of its own is one record. */
 static ts_status write_qa(ts_corpus *c, const corpus_item *it, const ts_media *m, int n_media) {
-    const char *const *p = (const char *const *)it->prompt, *const *a = (const char *const *)it->answer;
+    const char *const *p = (const char *const *)it->prompt;
+    const char *const *a = (const char *const *)it->answer;
     ts_status s = TS_OK;
     for (int q0 = 0, n = 1; q0 < it->n_qa; q0 += n, n = 1) {
         while (q0 + n < it->n_qa) { /* one more turn, while the record stays short enough */
@@ -142,7 +143,8 @@ static ts_status write_qa(ts_corpus *c, const corpus_item *it, const ts_media *m
             if (c->seq.n > RECORD_TOKENS) break;
             n++;
         }
-        if ((s = ts_fusion_build_turns(c->tok, &c->vocab, m, n_media, p + q0, a + q0, n, &c->seq)) ||
+        if ((s = ts_fusion_build_turns(c->tok, &c->vocab, m, n_media, p + q0, a + q0, n,
+                                       &c->seq)) ||
             (s = write_record(c, it->split)))
             return s;
     }

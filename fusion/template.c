@@ -115,9 +115,9 @@ ts_status ts_fusion_build(ts_bpe *tok, const ts_vocab *v, const ts_media *media,
     return build(tok, v, media, n_media, &prompt, &answer, 1, out);
 }
 
-ts_status ts_fusion_build_turns(ts_bpe *tok, const ts_vocab *v, const ts_media *media,
-                                int n_media, const char *const *prompts,
-                                const char *const *answers, int n_turns, ts_seq *out) {
+ts_status ts_fusion_build_turns(ts_bpe *tok, const ts_vocab *v, const ts_media *media, int n_media,
+                                const char *const *prompts, const char *const *answers, int n_turns,
+                                ts_seq *out) {
     if (n_turns < 1) return ts_fail(TS_ERR_USAGE, "fusion: %d turns", n_turns);
     for (int k = 0; k < n_turns; k++)
         if (!answers[k]) return ts_fail(TS_ERR_USAGE, "fusion: turn %d has no answer", k + 1);
@@ -129,8 +129,10 @@ void ts_fusion_layout(const ts_vocab *v, const int32_t *tokens, int n, int32_t *
     const int32_t bos = ts_vocab_special(v, TS_TOK_BOS), user = ts_vocab_special(v, TS_TOK_USER);
     int first = -1, turn = -1; /* the record's first <user>, and this turn's */
     for (int i = 0; i < n; i++) {
-        if (tokens[i] == bos) first = turn = -1;
-        else if (tokens[i] == user) first = first < 0 ? i : first, turn = i;
+        if (tokens[i] == bos)
+            first = turn = -1;
+        else if (tokens[i] == user)
+            first = first < 0 ? i : first, turn = i;
         bool later = turn > first; /* a second or later turn */
         hide[2 * i] = later ? first : 0;
         hide[2 * i + 1] = later ? turn : 0;

@@ -192,7 +192,8 @@ void ts_model_forward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32_
     const int HD = H * hd, QW = 3 * HD + H;
     const ts_moe_dims md = ts_model_moe_dims(c);
     if (!a->custom_layout)
-        for (int n = 0; n < N; n++) a->pos[n] = n % a->T, a->hide[2 * n] = a->hide[2 * n + 1] = 0;
+        for (int n = 0; n < N; n++)
+            a->pos[n] = n % a->T, a->hide[2 * n] = a->hide[2 * n + 1] = 0;
     ts_embedding_forward(a->L[0].x, ids, m->w.tok_embd, N, D);
     for (int l = 0; l < c->n_layers; l++) {
         ts_layer_acts *A = &a->L[l];

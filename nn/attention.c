@@ -32,7 +32,8 @@ void ts_attention_head_forward(float *out, int ldo, float *probs, const float *q
                 h1 = hide[2 * t + 1] > t ? t : hide[2 * t + 1];
                 if (h0 > h1) h0 = h1;
             }
-            for (int s = h0; s < h1; s++) p[s] = -INFINITY;
+            for (int s = h0; s < h1; s++)
+                p[s] = -INFINITY;
             float mx = -INFINITY;
             for (int s = 0; s <= t; s++) mx = p[s] > mx ? p[s] : mx;
             float sum = 0;

@@ -659,7 +659,8 @@ static void test_export_val(void **state) {
     for (int i = 0; i < 5; i++) {
         ts_scene_make(5, (uint64_t)i, TS_SPLIT_VAL, &scn);
         char q[64], part[64];
-        for (int k = 0; ts_scene_part_question(&scn, k, q, sizeof q, part, sizeof part); k++, parts++) {
+        for (int k = 0; ts_scene_part_question(&scn, k, q, sizeof q, part, sizeof part);
+             k++, parts++) {
             snprintf(line, sizeof line, "/scenes/%05d.png\t%s\t%s\n", i, part, q);
             assert_non_null(strstr(lab, line));
         }

@@ -122,7 +122,7 @@ static void test_template_turns_and_layout(void **state) {
     ts_seq s = {0};
     assert_int_equal(ts_fusion_build_turns(tok, &v, &m, 1, prompts, answers, 2, &s), TS_OK);
     const int32_t want[] = {256, 259, 266, 267, 260, /* <bos> <img> 1 2 </img> */
-                            263, 'A', 264, 'x', 257,  /* <user> A <assistant> x <eos> */
+                            263, 'A', 264, 'x', 257, /* <user> A <assistant> x <eos> */
                             263, 'B', 'c', 264, 'y', 'z', 257};
     const uint8_t want_mask[] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 1, 1};
     /* the second turn sits where a one-turn prompt would put it */

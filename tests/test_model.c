@@ -561,7 +561,8 @@ static void test_turns_equal_separate_records(void **state) {
     memcpy(tok, first, sizeof first);
     memcpy(tok + 16, second, sizeof second);
     memset(mask, 0, sizeof mask);
-    for (int i = 0; i < 15; i++) mask[i] = i >= 5 && i <= 7, mask[15 + i] = i >= 5 && i <= 6;
+    for (int i = 0; i < 15; i++)
+        mask[i] = i >= 5 && i <= 7, mask[15 + i] = i >= 5 && i <= 6;
     ts_trainer_set_layout(t, NULL, NULL);
     assert_int_equal(ts_trainer_eval(t, tok, mask, &l_apart, &n_apart, NULL), TS_OK);
     assert_int_equal(n_both, 5);

@@ -186,8 +186,9 @@ static void test_attention_head(void **state) {
             hide[2 * t] = t >= 50 ? 20 : t >= 12 ? 5 : 0;
             hide[2 * t + 1] = t >= 50 ? 50 : t >= 12 ? 12 : 0;
         }
-        att_ctx c = {randn(&r, T * ld, 1), zeros(T * hd), zeros(T * T), randn(&r, T * hd, 1),
-                     hidden ? hide : NULL, T, hd, ld};
+        att_ctx c = {.qkv = randn(&r, T * ld, 1), .out = zeros(T * hd), .probs = zeros(T * T),
+                     .R = randn(&r, T * hd, 1), .hide = hidden ? hide : NULL, .T = T, .hd = hd,
+                     .ld = ld};
         att_loss(&c);
         /* naive reference in double */
         for (int t = 0; t < T; t++) {
@@ -196,16 +197,19 @@ static void test_attention_head(void **state) {
             for (int s = 0; s <= t; s++) {
                 seen[s] = !hidden || s < hide[2 * t] || s >= hide[2 * t + 1];
                 double d = 0;
-                for (int i = 0; i < hd; i++) d += (double)c.qkv[t * ld + i] * c.qkv[s * ld + hd + i];
+                for (int i = 0; i < hd; i++)
+                    d += (double)c.qkv[t * ld + i] * c.qkv[s * ld + hd + i];
                 sc[s] = d / sqrt(hd);
                 if (seen[s]) mx = fmax(mx, sc[s]);
             }
-            for (int s = 0; s <= t; s++) sum += (sc[s] = seen[s] ? exp(sc[s] - mx) : 0);
+            for (int s = 0; s <= t; s++)
+                sum += (sc[s] = seen[s] ? exp(sc[s] - mx) : 0);
             for (int s = 0; s < T; s++)
                 if (s > t || !seen[s]) assert_true(c.probs[t * T + s] == 0.0f);
             for (int i = 0; i < hd; i++) {
                 double o = 0;
-                for (int s = 0; s <= t; s++) o += sc[s] / sum * c.qkv[s * ld + 2 * hd + i];
+                for (int s = 0; s <= t; s++)
+                    o += sc[s] / sum * c.qkv[s * ld + 2 * hd + i];
                 assert_true(fabs(c.out[t * hd + i] - o) < 1e-5);
             }
         }
@@ -214,13 +218,15 @@ static void test_attention_head(void **state) {
             float q1[8], scores[70];
             ts_attention_query(q1, c.qkv + (T - 1) * ld, c.qkv + hd, c.qkv + 2 * hd, ld, T, hd,
                                scores);
-            for (int i = 0; i < hd; i++) assert_true(fabs(q1[i] - c.out[(T - 1) * hd + i]) < 1e-6);
+            for (int i = 0; i < hd; i++)
+                assert_true(fabs(q1[i] - c.out[(T - 1) * hd + i]) < 1e-6);
         }
         float *d = zeros(T * ld), *scratch = zeros(64 * T);
         ts_attention_head_backward(d, d + hd, d + 2 * hd, ld, c.R, hd, c.probs, c.qkv, c.qkv + hd,
                                    c.qkv + 2 * hd, T, hd, scratch);
         for (int t = 0; t < T; t++)
-            for (int i = 3 * hd; i < ld; i++) assert_true(d[t * ld + i] == 0.0f);
+            for (int i = 3 * hd; i < ld; i++)
+                assert_true(d[t * ld + i] == 0.0f);
         assert_true(tu_gradcheck(att_loss, &c, c.qkv, d, T * ld, 1e-2f, 300, 1e-3,
                                  hidden ? "attention, hidden spans" : "attention") < GC_TOL);
         free(c.qkv), free(c.out), free(c.probs), free(c.R), free(d), free(scratch);

@@ -79,15 +79,14 @@ ts_status ts_fusion_build(ts_bpe *tok, const ts_vocab *v, const ts_media *media,
  * positions a one-turn prompt would give it, so it is trained on exactly
  * what `caption`, `ask` and `eval` build with ts_fusion_build. Every answer
  * must be given; answer_start is the last turn's. */
-ts_status ts_fusion_build_turns(ts_bpe *tok, const ts_vocab *v, const ts_media *media,
-                                int n_media, const char *const *prompts,
-                                const char *const *answers, int n_turns, ts_seq *out);
+ts_status ts_fusion_build_turns(ts_bpe *tok, const ts_vocab *v, const ts_media *media, int n_media,
+                                const char *const *prompts, const char *const *answers, int n_turns,
+                                ts_seq *out);
 /* The layout of n tokens of records packed one after another (a training
  * row): hide[2i], hide[2i + 1] is the span of keys token i does not see (the
  * earlier turns of its record; empty for a first turn) and pos[i] its
  * position, counted as if that span were not there. */
-void ts_fusion_layout(const ts_vocab *v, const int32_t *tokens, int n, int32_t *pos,
-                      int32_t *hide);
+void ts_fusion_layout(const ts_vocab *v, const int32_t *tokens, int n, int32_t *pos, int32_t *hide);
 void ts_seq_free(ts_seq *s);
 
 /* The multiple-choice PROMPT:
