@@ -34,6 +34,9 @@ static void usage(void) {
            "  --scenes N             generated scenes (default 20000; val a tenth more)\n"
            "  --tones N              generated clips (default 10000; val a tenth more)\n"
            "  --phrasings N          captions per CIFAR-10 image (default 1, at most 4)\n"
+           "  --turns N              up to N questions about one medium in one record, as\n"
+           "                         turns that each see only the media and themselves\n"
+           "                         (default 1: a record per question; at most 8)\n"
            "  --mc-every N           a multiple-choice question every N items (default 4; 0 none)\n"
            "  --max-per-source N     cap every source (default: all)\n"
            "  --repeat SRC=N[,SRC=N] write each TRAIN item of SRC N times (1..64, default 1):\n"
@@ -121,7 +124,7 @@ int cmd_build_shards(int argc, char **argv) {
     const char *text_out = NULL, *repeat_arg[16];
     int n_repeat = 0;
     long threads = 0, seed = 1, scenes = 20000, tones = 10000, phrasings = 1, mc = 4, cap = 0,
-         export_max = 1000, wordnet_max = 30000;
+         export_max = 1000, wordnet_max = 30000, turns = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
 #define STR(flag, var)                                                                             \
@@ -148,7 +151,7 @@ int cmd_build_shards(int argc, char **argv) {
         NUM("--scenes", 0, 10000000, scenes) NUM("--tones", 0, 10000000, tones)
         NUM("--phrasings", 1, 4, phrasings) NUM("--mc-every", 0, 1000000, mc)
         NUM("--max-per-source", 0, 100000000, cap) NUM("--export-max", 0, 100000000, export_max)
-        NUM("--wordnet-max", 0, 100000000, wordnet_max)
+        NUM("--wordnet-max", 0, 100000000, wordnet_max) NUM("--turns", 1, 8, turns)
         NUM("-s", 0, 1L << 62, seed) NUM("--seed", 0, 1L << 62, seed) NUM("-t", 1, 1024, threads)
         else return cli_usage(argv[0], "unknown argument '%s'", a);
 #undef STR
@@ -179,6 +182,7 @@ int cmd_build_shards(int argc, char **argv) {
         snprintf(tr, sizeof tr, "%s/train.shard", out);
         snprintf(va, sizeof va, "%s/val.shard", out);
         if (!s) s = ts_corpus_open(tok, vq, pool, tr, va, (uint64_t)seed, &c);
+        if (!s) ts_corpus_set_turns(c, (int)turns);
     }
     o.scenes = (int)scenes, o.tones = (int)tones, o.phrasings = (int)phrasings;
     o.mc_per_source = (int)mc, o.max_per_source = (int)cap;

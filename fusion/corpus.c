@@ -25,6 +25,7 @@ struct ts_corpus {
     ts_vocab vocab;
     ts_shard_writer *w[2];
     int max_tokens;
+    int turns; /* questions per record at most */
     corpus_item *items;
     int n_items, cap_items, n_images, n_audio;
     ts_seq seq;
@@ -75,7 +76,7 @@ ts_status ts_corpus_open(ts_bpe *tok, const ts_vq *vq, ts_pool *pool, const char
     *out = NULL;
     ts_corpus *c = calloc(1, sizeof *c);
     if (!c) return ts_fail(TS_ERR_NOMEM, "out of memory");
-    c->tok = tok, c->vq = vq, c->pool = pool, c->max_tokens = 512, c->seed = seed;
+    c->tok = tok, c->vq = vq, c->pool = pool, c->max_tokens = 512, c->seed = seed, c->turns = 1;
     ts_vocab_init(&c->vocab, ts_bpe_n_text(tok), vq ? ts_vq_get_config(vq)->codebook_size : 1024);
     ts_status s = ts_shard_writer_open(train_path, c->vocab.n_vocab, &c->w[0]);
     if (!s) s = ts_shard_writer_open(val_path, c->vocab.n_vocab, &c->w[1]);
@@ -103,6 +104,10 @@ ts_status ts_corpus_open_text(const char *text_path, uint64_t seed, ts_corpus **
 
 bool corpus_text_mode(const ts_corpus *c) { return c->text_mode; }
 
+void ts_corpus_set_turns(ts_corpus *c, int n) {
+    c->turns = n < 1 ? 1 : n > CORPUS_MAX_QA ? CORPUS_MAX_QA : n;
+}
+
 void ts_corpus_abort(ts_corpus *c) {
     if (!c) return;
     if (c->text_mode && c->text.fp) ts_outfile_abort(&c->text);
@@ -128,15 +133,16 @@ static ts_status write_record(ts_corpus *c, int split) {
 }
 
 /* The item's question/answer pairs as turns of as few records as fit
- * RECORD_TOKENS each (ts_fusion_build_turns): the media's codes are
- * written, and run through the decoder, once per record instead of once per
- * question. A pair too long for a record of its own is one record. */
+ * c->turns pairs and RECORD_TOKENS each (ts_fusion_build_turns): the
+ * media's codes are written, and run through the decoder, once per record
+ * instead of once per question. A pair too long for a record of its own is
+ * one record. */
 static ts_status write_qa(ts_corpus *c, const corpus_item *it, const ts_media *m, int n_media) {
     const char *const *p = (const char *const *)it->prompt;
     const char *const *a = (const char *const *)it->answer;
     ts_status s = TS_OK;
     for (int q0 = 0, n = 1; q0 < it->n_qa; q0 += n, n = 1) {
-        while (q0 + n < it->n_qa) { /* one more turn, while the record stays short enough */
+        while (n < c->turns && q0 + n < it->n_qa) { /* one more turn, while it fits */
             if ((s = ts_fusion_build_turns(c->tok, &c->vocab, m, n_media, p + q0, a + q0, n + 1,
                                            &c->seq)))
                 return s;

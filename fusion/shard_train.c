@@ -49,23 +49,18 @@ static void set_get(const shard_set *s, int64_t i, const int32_t **t, const uint
 }
 
 /* Fills row (W = seq_len + 1 tokens, W - 1 target mask bytes) with records
- * next() picks; a record that does not fit the rest of the row is passed
- * over (it may be drawn again later) and the row ends after 8 of those.
- * Returns the number of records placed. */
+ * next() picks; returns the number of records placed. */
 typedef int64_t (*pick_fn)(void *ctx);
 static int fill_row(const shard_set *s, int W, int32_t pad, int32_t *tok, uint8_t *mask,
                     pick_fn next, void *ctx) {
-    int used = 0, placed = 0, misses = 0;
+    int used = 0, placed = 0;
     for (int tries = 0; tries < 64 && used < W; tries++) {
         const int32_t *t;
         const uint8_t *m;
         int n;
         set_get(s, next(ctx), &t, &m, &n);
         if (n > W) continue; /* longer than a row: never used */
-        if (used + n > W) {
-            if (++misses == 8) break;
-            continue;
-        }
+        if (used + n > W) break;
         memcpy(tok + used, t, sizeof *t * (size_t)n);
         /* the target at position p is token p + 1 */
         for (int j = 0; j < n; j++)

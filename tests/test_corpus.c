@@ -263,7 +263,7 @@ static void build_data(const char *d) {
     write_str(tu_path(d, "wn/data.adv"), "");
 }
 
-static void build(fixture *f, const char *tag, ts_corpus_stats *st) {
+static void build(fixture *f, const char *tag, int turns, ts_corpus_stats *st) {
     const char *d = f->dir;
     char tr[512], va[512];
     snprintf(tr, sizeof tr, "%s/train%s.shard", d, tag);
@@ -271,6 +271,7 @@ static void build(fixture *f, const char *tag, ts_corpus_stats *st) {
     ts_pool *pool = ts_pool_new(2);
     ts_corpus *c;
     assert_int_equal(ts_corpus_open(f->tok, f->vq, pool, tr, va, 5, &c), TS_OK);
+    ts_corpus_set_turns(c, turns);
     ts_corpus_options o = ts_corpus_default_options();
     o.scenes = 20, o.tones = 20, o.mc_per_source = 2, o.phrasings = 2;
     assert_int_equal(ts_corpus_add_cifar10(c, tu_path(d, "cifar10"), &o), TS_OK);
@@ -292,7 +293,7 @@ static void test_every_source(void **state) {
     fixture *f = *state;
     build_data(f->dir);
     ts_corpus_stats st;
-    build(f, "", &st);
+    build(f, "", 1, &st);
     /* media: 6 cifar + 6 mnist + 2 emoji + 22 scenes images; 22 tones + 3 fsdd
      * + 3 sc + 3 noise slices + 1 asterisk + 1 spoken clips */
     assert_int_equal(st.images, 6 + 6 + 2 + 22);
@@ -381,7 +382,7 @@ static void test_every_source(void **state) {
 
     /* the same inputs give the same bytes */
     ts_corpus_stats st2;
-    build(f, "2", &st2);
+    build(f, "2", 1, &st2);
     size_t l1, l2;
     char *a = tu_read_file(tu_path(f->dir, "train.shard"), &l1);
     char *b = tu_read_file(tu_path(f->dir, "train2.shard"), &l2);
@@ -389,6 +390,47 @@ static void test_every_source(void **state) {
     assert_memory_equal(a, b, l1);
     free(a);
     free(b);
+
+    /* --turns 8: the same answers with fewer records and tokens; a 3-shape
+     * scene's caption and positions share one record of at most 192 */
+    ts_corpus_stats st8;
+    build(f, "8", 8, &st8);
+    assert_true(st8.examples[0] < st.examples[0]);
+    assert_true(st8.tokens[0] < st.tokens[0]);
+    assert_int_equal(st8.images, st.images);
+    assert_int_equal(st8.clips, st.clips);
+    assert_int_equal(ts_shard_open(tu_path(f->dir, "train8.shard"), &tr), TS_OK);
+    int64_t answers = 0;
+    for (int64_t i = 0; i < ts_shard_count(tr); i++) {
+        int ni, na;
+        char *ans = answer_of(f, tr, i, &v, &ni, &na);
+        int turns = 1;
+        for (char *p = ans; *p; p++) turns += *p == '\n';
+        const int32_t *tk;
+        const uint8_t *m;
+        int n;
+        ts_shard_get(tr, i, &tk, &m, &n);
+        assert_true(turns == 1 || n <= 192);
+        answers += turns;
+        free(ans);
+    }
+    assert_int_equal(answers, st.examples[0]); /* one record per question before */
+    ts_scene_make(5, (uint64_t)three, TS_SPLIT_TRAIN, &sc);
+    ts_scene_caption(&sc, cap, sizeof cap);
+    bool together = false;
+    for (int64_t i = 0; i < ts_shard_count(tr) && !together; i++) {
+        int ni, na;
+        char *ans = answer_of(f, tr, i, &v, &ni, &na);
+        together = strstr(ans, cap) != NULL;
+        for (int k = 0; k < 3 && together; k++) {
+            char q[64], part[64];
+            ts_scene_part_question(&sc, k, q, sizeof q, part, sizeof part);
+            together = strstr(ans, part) != NULL;
+        }
+        free(ans);
+    }
+    assert_true(together);
+    ts_shard_close(tr);
 }
 
 /* CIFAR-10, MNIST, FSDD and speech commands with every source's train

@@ -107,6 +107,10 @@ ts_status ts_corpus_open(ts_bpe *tok, const ts_vq *vq, ts_pool *pool, const char
 /* A corpus that writes every (prompt, answer) as text, "PROMPT\nANSWER\n\n",
  * without reading media: the tokenizer's training text. */
 ts_status ts_corpus_open_text(const char *text_path, uint64_t seed, ts_corpus **out);
+/* At most n (1..8) questions about one medium become the turns of one
+ * record (ts_fusion_build_turns, records of at most 192 tokens); the
+ * default 1 writes one record per question. */
+void ts_corpus_set_turns(ts_corpus *c, int n);
 /* Writes what is buffered, commits both shards and frees c. */
 ts_status ts_corpus_commit(ts_corpus *c, ts_corpus_stats *stats);
 void ts_corpus_abort(ts_corpus *c);
