@@ -19,7 +19,8 @@
 # VQ_SCENES (20000: generated scenes among the VQ-VAE's images),
 # SCENES (40000), TONES (20000), REPEAT (augmented copies per source, see
 # below), LM_STEPS (25000), LM_TIME (4800 s), LM_CONFIG (decoder sizes),
-# LM_BATCH (8), LM_SEQ (256), INSTALL (models/tessera.gguf; empty: do not
+# LM_BATCH (8), LM_SEQ (256), TURNS (1: questions per shard record, see
+# build-shards --turns), INSTALL (models/tessera.gguf; empty: do not
 # install), UNTIL (espeak, bpe, vq or shards: stop after that stage).
 set -e
 DATA=${DATA:-../shared/data}
@@ -40,6 +41,7 @@ LM_TIME=${LM_TIME:-4800}
 LM_CONFIG=${LM_CONFIG:-d_model=128,n_heads=4,head_dim=32,n_layers=4,ffn_hidden=384,n_experts=16,n_experts_used=4,expert_hidden=128,context=512}
 LM_BATCH=${LM_BATCH:-8}
 LM_SEQ=${LM_SEQ:-256}
+TURNS=${TURNS:-1}
 INSTALL=${INSTALL-models/tessera.gguf}
 MAX_PER_SOURCE=${MAX_PER_SOURCE:-0}
 BIN=${TESSERA:-build/tessera}
@@ -112,7 +114,7 @@ if [ ! -s "$OUT/shards/train.shard" ]; then
   stage 4 "token shards"
   # shellcheck disable=SC2086
   nice -n 5 "$BIN" build-shards $COMMON --tokenizer "$OUT/tokenizer.gguf" --vq "$OUT/vq.gguf" \
-    --repeat "$REPEAT" -o "$OUT/shards" --export-val "$OUT/heldout" -t "$THREADS"
+    --repeat "$REPEAT" --turns "$TURNS" -o "$OUT/shards" --export-val "$OUT/heldout" -t "$THREADS"
   done_stage shards
 fi
 until_here shards
