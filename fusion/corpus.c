@@ -1,9 +1,9 @@
 /* The training corpus: (media, prompt, answer) examples are buffered, their
  * media encoded with the VQ-VAE in batches (images together through one
- * call, so the encoder's GEMMs see many images), then the question/answer
- * pairs of each medium are fused with the one template as the turns of one
- * record (ts_fusion_build_turns) and written to the train or val shard in
- * the order they were added. */
+ * call, so the encoder's GEMMs see many images), then each question/answer
+ * pair is fused with the one template, one record per pair (or several
+ * pairs about one medium as the turns of a record: ts_corpus_set_turns),
+ * and written to the train or val shard in the order it was added. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
