@@ -48,11 +48,11 @@ while [ "$r" -le "$REPS" ]; do
 done
 same="same losses"
 cmp -s "$tmp/old.3" "$tmp/new.3" || same="losses differ"
+mo=$(median <"$tmp/old.1") ma=$(median <"$tmp/old.2")
+no=$(median <"$tmp/new.1") na=$(median <"$tmp/new.2")
 printf 'train-mm, %s steps of 8 x 256, %s thread(s), median of %s runs; new on %s, old on %s\n' \
     "$STEPS" "$THREADS" "$REPS" "$DIR" "$OLD_DIR"
 printf '%-40s %12s %16s\n' binary "tokens/s" "answer tokens/s"
-printf '%-40s %12.0f %16.0f\n' "$OLD" "$(median <"$tmp/old.1")" "$(median <"$tmp/old.2")" \
-    "$NEW" "$(median <"$tmp/new.1")" "$(median <"$tmp/new.2")"
-awk -v o="$(median <"$tmp/old.1")" -v n="$(median <"$tmp/new.1")" -v oa="$(median <"$tmp/old.2")" \
-    -v na="$(median <"$tmp/new.2")" -v s="$same" \
+printf '%-40s %12.0f %16.0f\n' "$OLD" "$mo" "$ma" "$NEW" "$no" "$na"
+awk -v o="$mo" -v n="$no" -v oa="$ma" -v na="$na" -v s="$same" \
     'BEGIN {printf "ratio new / old: %.2fx tokens/s, %.2fx answer tokens/s (%s)\n", n / o, na / oa, s}'

@@ -56,6 +56,25 @@ static ts_status put_text(ts_seq *s, ts_bpe *tok, const char *text, uint8_t mask
     return TS_OK;
 }
 
+/* Where the turns of the record being read start: its first <user> and the
+ * current turn's (-1: none yet). */
+typedef struct {
+    int first, turn;
+} turn_state;
+
+/* Reads token tok at index i of packed records; returns the length of the
+ * earlier turns of its record that token i does not see (0 in a first turn)
+ * and, when span is not NULL, that span of keys [span[0], span[1]). */
+static int hidden_span(const ts_vocab *v, int32_t tok, int i, turn_state *ts, int32_t *span) {
+    if (tok == ts_vocab_special(v, TS_TOK_BOS))
+        ts->first = ts->turn = -1;
+    else if (tok == ts_vocab_special(v, TS_TOK_USER))
+        ts->first = ts->first < 0 ? i : ts->first, ts->turn = i;
+    bool later = ts->turn > ts->first; /* a second or later turn */
+    if (span) span[0] = later ? ts->first : 0, span[1] = later ? ts->turn : 0;
+    return later ? ts->turn - ts->first : 0;
+}
+
 static ts_status build(ts_bpe *tok, const ts_vocab *v, const ts_media *media, int n_media,
                        const char *const *prompts, const char *const *answers, int n_turns,
                        ts_seq *out) {
@@ -102,11 +121,9 @@ static ts_status build(ts_bpe *tok, const ts_vocab *v, const ts_media *media, in
         }
     }
     /* the positions ts_fusion_layout gives: later turns as if alone */
-    const int32_t user = ts_vocab_special(v, TS_TOK_USER);
-    for (int i = 0, first = -1, turn = -1; i < out->n; i++) {
-        if (out->tokens[i] == user) first = first < 0 ? i : first, turn = i;
-        out->pos[i] = i - (turn > first ? turn - first : 0);
-    }
+    turn_state ts = {-1, -1};
+    for (int i = 0; i < out->n; i++)
+        out->pos[i] = i - hidden_span(v, out->tokens[i], i, &ts, NULL);
     return TS_OK;
 }
 
@@ -126,16 +143,7 @@ ts_status ts_fusion_build_turns(ts_bpe *tok, const ts_vocab *v, const ts_media *
 
 void ts_fusion_layout(const ts_vocab *v, const int32_t *tokens, int n, int32_t *pos,
                       int32_t *hide) {
-    const int32_t bos = ts_vocab_special(v, TS_TOK_BOS), user = ts_vocab_special(v, TS_TOK_USER);
-    int first = -1, turn = -1; /* the record's first <user>, and this turn's */
-    for (int i = 0; i < n; i++) {
-        if (tokens[i] == bos)
-            first = turn = -1;
-        else if (tokens[i] == user)
-            first = first < 0 ? i : first, turn = i;
-        bool later = turn > first; /* a second or later turn */
-        hide[2 * i] = later ? first : 0;
-        hide[2 * i + 1] = later ? turn : 0;
-        pos[i] = i - (later ? turn - first : 0);
-    }
+    turn_state ts = {-1, -1};
+    for (int i = 0; i < n; i++)
+        pos[i] = i - hidden_span(v, tokens[i], i, &ts, hide + 2 * i);
 }
