@@ -9,7 +9,8 @@
 #include "cli/cli.h"
 
 static void usage(void) {
-    printf("usage: tessera train-mm --shards DIR --tokenizer TOK.gguf --vq VQ.gguf -o OUT.gguf [options]\n\n"
+    printf("usage: tessera train-mm --shards DIR --tokenizer TOK.gguf --vq VQ.gguf -o OUT.gguf "
+           "[options]\n\n"
            "Trains the decoder from scratch on DIR/train.shard (val loss on DIR/val.shard)\n"
            "and writes OUT.gguf with tokenizer + VQ-VAE + decoder: the model `caption`,\n"
            "`ask`, `chat` and `eval` read. Rows are packed with whole examples; the loss\n"
@@ -28,6 +29,8 @@ static void usage(void) {
            "  --time-limit S     stop after S seconds (with a checkpoint; the model is\n"
            "                     still written)\n"
            "  --q8               store the decoder's matrices as q8_0\n"
+           "  --tie-codes        media codes' embeddings = a learned projection of their\n"
+           "                     VQ codebook vectors, so near codes stay near\n"
            "  -s, --seed N       (default 1)\n"
            "  -t N               threads (default: the online CPUs)\n");
 }
@@ -37,7 +40,7 @@ int cmd_train_mm(int argc, char **argv) {
     const char *ckpt = NULL, *resume = NULL;
     long threads = 0, seed = 1, eval_every = 200;
     double time_limit = 0;
-    bool q8 = false;
+    bool q8 = false, tie_codes = false;
     ts_train_config tc = ts_train_config_default();
     tc.steps = 3000, tc.lr = 2e-3f, tc.gate_penalty = 0.01f;
     for (int i = 1; i < argc; i++) {
@@ -73,6 +76,7 @@ int cmd_train_mm(int argc, char **argv) {
         DBL("--lr", 0, 10, tc.lr) DBL("--min-lr", 0, 10, tc.min_lr)
         DBL("--time-limit", 0, 1e9, time_limit) DBL("--gate-penalty", 0, 100, tc.gate_penalty)
         else if (!strcmp(a, "--q8")) q8 = true;
+        else if (!strcmp(a, "--tie-codes")) tie_codes = true;
         else return cli_usage(argv[0], "unknown argument '%s'", a);
 #undef STR
 #undef NUM
@@ -114,6 +118,8 @@ int cmd_train_mm(int argc, char **argv) {
                                  .val = access(va, R_OK) ? NULL : va,
                                  .pad_id = ts_vocab_special(&voc, TS_TOK_PAD),
                                  .vocab = &voc,
+                                 .codebook = tie_codes ? ts_vq_codebook(vq) : NULL,
+                                 .codebook_dim = ts_vq_get_config(vq)->dim,
                                  .eval_every = (int)eval_every,
                                  .ckpt_path = ckpt ? ckpt : ck,
                                  .resume_path = resume,

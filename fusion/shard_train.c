@@ -107,6 +107,11 @@ ts_status ts_shard_train(ts_model *m, const ts_train_config *tc, ts_pool *pool,
     if (!s && o->val) s = set_open(&va, &o->val, 1, nv);
     if (!s && tr.total == 0) s = ts_fail(TS_ERR_INPUT, "%s: no training records", o->train[0]);
     if (!s) s = ts_trainer_new(m, tc, pool, &t);
+    if (!s && o->codebook && !o->vocab)
+        s = ts_fail(TS_ERR_USAGE, "train: tying the codes to the codebook needs the vocabulary");
+    if (!s && o->codebook)
+        s = ts_trainer_tie_codes(t, o->vocab->code_base, o->codebook, o->vocab->n_codes,
+                                 o->codebook_dim, tc->seed);
     ts_rng rng;
     ts_rng_seed(&rng, tc->seed ^ 0x5ba4d5ULL);
     if (!s && o->resume_path) {

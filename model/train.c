@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/code_proj.h"
 #include "model/model_impl.h"
 #include "nn/adamw.h"
 #include "nn/cross_entropy.h"
@@ -32,7 +33,8 @@ struct ts_trainer {
     chunk *chunks;
     double *partial; /* [n_chunks] clipping sums */
     int n_chunks;
-    float lr; /* of the current step, for the AdamW tasks */
+    float lr;         /* of the current step, for the AdamW tasks */
+    ts_code_proj *cp; /* NULL: the media codes' embeddings are free rows */
 };
 
 ts_train_config ts_train_config_default(void) {
@@ -66,6 +68,7 @@ void ts_trainer_free(ts_trainer *t) {
     free(t->weights);
     free(t->chunks);
     free(t->partial);
+    ts_code_proj_free(t->cp);
     free(t);
 }
 
@@ -117,6 +120,13 @@ ts_status ts_trainer_new(ts_model *m, const ts_train_config *tc, ts_pool *pool, 
 }
 
 int64_t ts_trainer_step_count(const ts_trainer *t) { return t->step; }
+
+ts_status ts_trainer_tie_codes(ts_trainer *t, int code_base, const float *codebook, int K, int dim,
+                               uint64_t seed) {
+    ts_code_proj_free(t->cp);
+    t->cp = NULL;
+    return ts_code_proj_new(t->m, code_base, codebook, K, dim, seed, &t->cp);
+}
 
 void ts_trainer_set_layout(ts_trainer *t, const int32_t *pos, const int32_t *hide) {
     size_t N = (size_t)t->tc.batch * t->tc.seq_len;
@@ -186,17 +196,34 @@ static void clip_scale(void *vctx, int i, int n, int worker) {
     for (size_t k = 0; k < c->n; k++) g[k] *= j->scale;
 }
 
-static double clip_grads(ts_trainer *t) {
+/* extra_ss: the code projection's share of the sum of squares */
+static double clip_grads(ts_trainer *t, double extra_ss) {
     clip_job j = {t, t->partial, 1.0f};
     ts_pool_run(t->pool, t->n_chunks, clip_sum, &j);
-    double ss = 0;
+    double ss = extra_ss;
     for (int i = 0; i < t->n_chunks; i++) ss += t->partial[i];
     double norm = sqrt(ss);
     if (t->tc.clip > 0 && norm > t->tc.clip) {
         j.scale = (float)(t->tc.clip / (norm + 1e-6));
         ts_pool_run(t->pool, t->n_chunks, clip_scale, &j);
+        if (t->cp) {
+            size_t n = (size_t)t->cp->dim * t->cp->D + t->cp->D;
+            for (size_t k = 0; k < n; k++)
+                t->cp->g[k] *= j.scale;
+        }
     }
     return norm;
+}
+
+/* AdamW on W (decayed) and b (not), then the embedding rows follow */
+static void code_proj_step(ts_trainer *t) {
+    ts_code_proj *p = t->cp;
+    ts_adamw_config ac = {t->lr, t->tc.beta1, t->tc.beta2, t->tc.eps, t->tc.weight_decay};
+    size_t nw = (size_t)p->dim * p->D;
+    ts_adamw_step(&ac, t->lr, t->step + 1, p->w, p->g, p->m1, p->m2, nw, 1);
+    ts_adamw_step(&ac, t->lr, t->step + 1, p->w + nw, p->g + nw, p->m1 + nw, p->m2 + nw,
+                  (size_t)p->D, 0);
+    ts_code_proj_write_rows(p, t->m->w.tok_embd);
 }
 
 static void layer_loads(const ts_trainer *t, int l, int64_t *load) {
@@ -233,9 +260,11 @@ ts_status ts_trainer_step(ts_trainer *t, const int32_t *tokens, const uint8_t *m
     aux += t->tc.gate_penalty * gsum / n_gates;
     ts_model_backward(m, t->pool, a, t->inputs, &t->g, (float)(t->tc.gate_penalty / n_gates),
                       t->tc.balance_alpha);
-    double norm = clip_grads(t);
+    double code_ss = t->cp ? ts_code_proj_backward(t->cp, t->g.tok_embd) : 0;
+    double norm = clip_grads(t, code_ss);
     t->lr = ts_lr_schedule(t->step, t->tc.warmup, t->tc.steps, t->tc.lr, t->tc.min_lr);
     ts_pool_run(t->pool, t->n_chunks, adam_task, t);
+    if (t->cp) code_proj_step(t);
     /* auxiliary-loss-free balancing: b_e += γ·sign(mean load − load_e) */
     double worst = 0;
     int unused = 0;
@@ -299,6 +328,12 @@ ts_status ts_trainer_save(const ts_trainer *t, const char *path, const uint64_t 
     int64_t dims[1] = {(int64_t)t->m->n_params};
     if (!s) s = ts_gguf_add_tensor(w, "train.adam_m", TS_DTYPE_F32, dims, 1, t->m1);
     if (!s) s = ts_gguf_add_tensor(w, "train.adam_v", TS_DTYPE_F32, dims, 1, t->m2);
+    if (!s && t->cp) {
+        int64_t nw[1] = {(int64_t)t->cp->dim * t->cp->D + t->cp->D};
+        s = ts_gguf_add_tensor(w, "train.code_proj", TS_DTYPE_F32, nw, 1, t->cp->w);
+        if (!s) s = ts_gguf_add_tensor(w, "train.code_proj_m", TS_DTYPE_F32, nw, 1, t->cp->m1);
+        if (!s) s = ts_gguf_add_tensor(w, "train.code_proj_v", TS_DTYPE_F32, nw, 1, t->cp->m2);
+    }
     if (!s) {
         ts_gguf_set_u64(w, "train.step", (uint64_t)t->step);
         ts_gguf_set_u32(w, "train.batch", (uint32_t)t->tc.batch);
@@ -346,6 +381,17 @@ ts_status ts_trainer_load(ts_trainer *t, const char *path, uint64_t *extra, int 
     }
     if ((s = load_flat(g, path, "train.adam_m", t->m1, t->m->n_params))) goto done;
     if ((s = load_flat(g, path, "train.adam_v", t->m2, t->m->n_params))) goto done;
+    if (!t->cp != !ts_gguf_find_tensor(g, "train.code_proj")) {
+        s = ts_fail(TS_ERR_INPUT, "%s: checkpoint was made %s the codes tied to the codebook", path,
+                    t->cp ? "without" : "with");
+        goto done;
+    }
+    if (t->cp) {
+        size_t nw = (size_t)t->cp->dim * t->cp->D + t->cp->D;
+        if ((s = load_flat(g, path, "train.code_proj", t->cp->w, nw))) goto done;
+        if ((s = load_flat(g, path, "train.code_proj_m", t->cp->m1, nw))) goto done;
+        if ((s = load_flat(g, path, "train.code_proj_v", t->cp->m2, nw))) goto done;
+    }
     ts_gguf_type et;
     const void *data;
     size_t n;
@@ -357,6 +403,7 @@ ts_status ts_trainer_load(ts_trainer *t, const char *path, uint64_t *extra, int 
     for (size_t i = 0; i < n && i < (size_t)max_extra; i++)
         memcpy(&extra[i], (const uint8_t *)data + 8 * i, 8);
     memcpy(t->m->params, cm->params, sizeof(float) * t->m->n_params);
+    if (t->cp) ts_code_proj_write_rows(t->cp, t->m->w.tok_embd);
     t->step = (int64_t)step;
 done:
     ts_model_free(cm);

@@ -20,7 +20,9 @@
 # SCENES (40000), TONES (20000), REPEAT (augmented copies per source, see
 # below), LM_STEPS (25000), LM_TIME (4800 s), LM_CONFIG (decoder sizes),
 # LM_BATCH (8), LM_SEQ (256), TURNS (1: questions per shard record, see
-# build-shards --turns), INSTALL (models/tessera.gguf; empty: do not
+# build-shards --turns), TIE_CODES (1: the media codes' embeddings are a
+# learned projection of their codebook vectors, train-mm --tie-codes; 0:
+# free rows), INSTALL (models/tessera.gguf; empty: do not
 # install), UNTIL (espeak, bpe, vq or shards: stop after that stage).
 set -e
 DATA=${DATA:-../shared/data}
@@ -42,6 +44,7 @@ LM_CONFIG=${LM_CONFIG:-d_model=128,n_heads=4,head_dim=32,n_layers=4,ffn_hidden=3
 LM_BATCH=${LM_BATCH:-8}
 LM_SEQ=${LM_SEQ:-256}
 TURNS=${TURNS:-1}
+TIE_CODES=${TIE_CODES:-0}
 INSTALL=${INSTALL-models/tessera.gguf}
 MAX_PER_SOURCE=${MAX_PER_SOURCE:-0}
 BIN=${TESSERA:-build/tessera}
@@ -124,11 +127,13 @@ if [ ! -s "$OUT/tessera.gguf" ]; then
   stage 5 "MoE decoder"
   RESUME=""
   [ -s "$OUT/tessera.gguf.ckpt" ] && RESUME="--resume $OUT/tessera.gguf.ckpt"
+  TIE=""
+  [ "$TIE_CODES" = 1 ] && TIE="--tie-codes"
   # shellcheck disable=SC2086
   nice -n 5 "$BIN" train-mm --shards "$OUT/shards" --tokenizer "$OUT/tokenizer.gguf" \
     --vq "$OUT/vq.gguf" -o "$OUT/tessera.gguf" --steps "$LM_STEPS" --batch "$LM_BATCH" \
     --seq "$LM_SEQ" --time-limit "$LM_TIME" --q8 -t "$THREADS" \
-    ${LM_CONFIG:+--config "$LM_CONFIG"} $RESUME
+    ${LM_CONFIG:+--config "$LM_CONFIG"} $TIE $RESUME
   done_stage decoder
 fi
 

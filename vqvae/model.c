@@ -146,6 +146,7 @@ void ts_vq_free(ts_vq *vq) {
 }
 
 const ts_vq_config *ts_vq_get_config(const ts_vq *vq) { return &vq->cfg; }
+const float *ts_vq_codebook(const ts_vq *vq) { return vq->codebook; }
 size_t ts_vq_n_params(const ts_vq *vq) { return vq->n_params; }
 
 /* ---- encoding and decoding, split over the pool by chunks ------------------ */

@@ -187,6 +187,13 @@ ts_status ts_trainer_eval(ts_trainer *t, const int32_t *tokens, const uint8_t *m
  * hidden (the default). */
 void ts_trainer_set_layout(ts_trainer *t, const int32_t *pos, const int32_t *hide);
 int64_t ts_trainer_step_count(const ts_trainer *t);
+/* Ties the embeddings of the media codes [code_base, code_base + K) to the
+ * VQ codebook (K rows of dim floats) for the rest of training: they become
+ * (C − mean C)·W + b with W and b learned, so codes close in the codebook
+ * stay close (model/code_proj.h). W starts from seed. Call before
+ * ts_trainer_load, which then restores W, b and their moments. */
+ts_status ts_trainer_tie_codes(ts_trainer *t, int code_base, const float *codebook, int K, int dim,
+                               uint64_t seed);
 /* Checkpoint: weights, AdamW moments, router biases, the step, and the
  * caller's extra state (RNG, data position) as a u64 array. */
 ts_status ts_trainer_save(const ts_trainer *t, const char *path, const uint64_t *extra,

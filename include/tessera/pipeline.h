@@ -211,6 +211,10 @@ typedef struct {
     /* the records' vocabulary: the turns of a record are laid out with
      * ts_fusion_layout (NULL: plain causal rows, positions 0..seq_len-1) */
     const ts_vocab *vocab;
+    /* the VQ codebook (vocab->n_codes rows of codebook_dim floats): when
+     * set, the media codes' embeddings are tied to it (ts_trainer_tie_codes) */
+    const float *codebook;
+    int codebook_dim;
     int eval_every;  /* steps (0: 200) */
     int val_batches; /* batches of val records evaluated (0: 8), the same every time */
     const char *ckpt_path, *resume_path;

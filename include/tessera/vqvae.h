@@ -45,6 +45,8 @@ ts_status ts_vq_new(const ts_vq_config *cfg, uint64_t seed, ts_vq **out);
 void ts_vq_free(ts_vq *vq);
 const ts_vq_config *ts_vq_get_config(const ts_vq *vq);
 size_t ts_vq_n_params(const ts_vq *vq); /* trainable floats (codebook excluded) */
+/* The shared codebook: codebook_size rows of dim floats. */
+const float *ts_vq_codebook(const ts_vq *vq);
 
 /* GGUF: tensors vq.* and keys tessera.vq.* added to an existing writer, so
  * the VQ part can live in a file with other parts. */
