@@ -17,13 +17,6 @@
 #define K 6
 #define DIM 3
 
-static ts_model_config tiny_config(void) {
-    ts_model_config c = ts_model_config_default(11);
-    c.d_model = 8, c.n_heads = 2, c.head_dim = 4, c.n_layers = 2, c.n_dense_layers = 1;
-    c.ffn_hidden = 12, c.n_experts = 4, c.n_experts_used = 2, c.expert_hidden = 6, c.context = 16;
-    return c;
-}
-
 static void random_codebook(float *cb, int n, uint64_t seed) {
     ts_rng r;
     ts_rng_seed(&r, seed);
@@ -53,7 +46,7 @@ static double proj_loss(void *v) {
 }
 
 static void test_projection_gradient_matches_finite_differences(void **state) {
-    ts_model_config cf = tiny_config();
+    ts_model_config cf = tu_tiny_decoder_config();
     /* tied: the rows get gradient as inputs and as output-head rows */
     for (int tied = 0; tied < 2; tied++) {
         cf.tied_output = tied;

@@ -12,13 +12,6 @@
 #include "tests/gradcheck.h"
 #include "tests/testutil.h"
 
-static ts_model_config tiny_config(void) {
-    ts_model_config c = ts_model_config_default(11);
-    c.d_model = 8, c.n_heads = 2, c.head_dim = 4, c.n_layers = 2, c.n_dense_layers = 1;
-    c.ffn_hidden = 12, c.n_experts = 4, c.n_experts_used = 2, c.expert_hidden = 6, c.context = 16;
-    return c;
-}
-
 /* larger random weights than the training init, so every path carries signal */
 static void scramble(ts_model *m, uint64_t seed, float sd) {
     ts_rng r;
@@ -55,7 +48,7 @@ static double full_loss(void *v) {
 }
 
 static void test_full_backward_matches_finite_differences(void **state) {
-    ts_model_config cf = tiny_config();
+    ts_model_config cf = tu_tiny_decoder_config();
     /* untied, tied, and untied with a hidden key span (a second turn) */
     for (int variant = 0; variant < 3; variant++) {
         int tied = variant == 1;
@@ -144,7 +137,7 @@ static void head_grads(ts_model *m, ts_acts *a, const int32_t *ids, const int32_
 }
 
 static void test_compact_head_equals_full_head(void **state) {
-    ts_model_config cf = tiny_config();
+    ts_model_config cf = tu_tiny_decoder_config();
     ts_model *m;
     assert_int_equal(ts_model_new(&cf, 3, &m), TS_OK);
     scramble(m, 9, 0.4f);
@@ -174,7 +167,7 @@ static void test_compact_head_equals_full_head(void **state) {
 /* ---- KV cache = full forward; DRA skipping changes nothing but the work ------------------- */
 
 static void test_kv_cache_matches_full_forward(void **state) {
-    ts_model_config cf = tiny_config();
+    ts_model_config cf = tu_tiny_decoder_config();
     cf.n_heads = 4, cf.n_layers = 3;
     ts_model *m;
     assert_int_equal(ts_model_new(&cf, 7, &m), TS_OK);
@@ -248,7 +241,7 @@ static void test_kv_cache_matches_full_forward(void **state) {
 /* ---- a shared prefix scored once, its continuations from the cache -------------------------- */
 
 static void test_continuations_match_full_scoring(void **state) {
-    ts_model_config cf = tiny_config();
+    ts_model_config cf = tu_tiny_decoder_config();
     cf.n_heads = 4, cf.n_layers = 3, cf.context = 20;
     ts_model *m;
     assert_int_equal(ts_model_new(&cf, 9, &m), TS_OK);
@@ -315,7 +308,7 @@ static void test_continuations_match_full_scoring(void **state) {
 /* ---- GGUF, scoring ------------------------------------------------------------------------- */
 
 static void test_gguf_round_trip_and_scoring(void **state) {
-    ts_model_config cf = tiny_config();
+    ts_model_config cf = tu_tiny_decoder_config();
     cf.tied_output = 0;
     ts_model *m, *m2;
     assert_int_equal(ts_model_new(&cf, 11, &m), TS_OK);
@@ -724,7 +717,7 @@ static bool collect(int32_t id, void *user) {
 }
 
 static void test_generate_deterministic(void **state) {
-    ts_model_config cf = tiny_config();
+    ts_model_config cf = tu_tiny_decoder_config();
     ts_model *m;
     assert_int_equal(ts_model_new(&cf, 41, &m), TS_OK);
     scramble(m, 42, 0.5f);

@@ -93,3 +93,10 @@ const char *tu_sample(const char *name) {
     snprintf(b, 512, "samples/%s", name);
     return b;
 }
+
+ts_model_config tu_tiny_decoder_config(void) {
+    ts_model_config c = ts_model_config_default(11);
+    c.d_model = 8, c.n_heads = 2, c.head_dim = 4, c.n_layers = 2, c.n_dense_layers = 1;
+    c.ffn_hidden = 12, c.n_experts = 4, c.n_experts_used = 2, c.expert_hidden = 6, c.context = 16;
+    return c;
+}

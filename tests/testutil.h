@@ -1,5 +1,6 @@
-/* Helpers shared by the test suites: temp folders, files, and running the
- * tessera binary (found through $TESSERA_BIN, set by `make test`). */
+/* Helpers shared by the test suites: temp folders, files, running the
+ * tessera binary (found through $TESSERA_BIN, set by `make test`), and a
+ * tiny decoder config. */
 #ifndef TESSERA_TESTUTIL_H
 #define TESSERA_TESTUTIL_H
 
@@ -9,6 +10,8 @@
 #include <stdint.h>
 /* cmocka needs the four headers above first */
 #include <cmocka.h>
+
+#include "tessera/model.h"
 
 /* A fresh temp folder (removed with its files by tu_rmdir). */
 char *tu_mkdtemp(void);
@@ -32,5 +35,9 @@ int tu_count_lines(const char *s);
 
 /* Path of a file in samples/ (tests run from the repository root). */
 const char *tu_sample(const char *name);
+
+/* A decoder small enough for finite differences: vocabulary 11, d_model 8,
+ * 2 heads, 2 blocks (the first dense), 4 experts of which 2 active. */
+ts_model_config tu_tiny_decoder_config(void);
 
 #endif
