@@ -1,0 +1,76 @@
+#!/usr/bin/python3
+"""Compares VQ-VAEs on what their audio codes tell of a spoken digit.
+
+Encodes every FSDD clip with `tessera tokenize -m VQ` (one process per
+clip), trains bench/code_probe.py's small CNN on the codes of the four
+training speakers (no augmentation; codes embedded as their fixed codebook
+vectors, and as free rows) and prints the accuracy on speaker theo for 3
+seeds and their median, with the codes' count, perplexity and mean run
+length. Independent of any shards, so a VQ-VAE can be judged before a build.
+
+usage: /usr/bin/python3 bench/fsdd_vq_probe.py VQ.gguf [FSDD_DIR] [TESSERA]
+  FSDD_DIR defaults to ../shared/data/fsdd/recordings, TESSERA to build/tessera
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from code_probe import Probe, gguf  # noqa: E402
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    vq = sys.argv[1]
+    folder = sys.argv[2] if len(sys.argv) > 2 else "../shared/data/fsdd/recordings"
+    tessera = sys.argv[3] if len(sys.argv) > 3 else "build/tessera"
+    torch.set_num_threads(1)
+    X, Y, held = [], [], []
+    for f in sorted(os.listdir(folder)):
+        if not f.endswith(".wav"):
+            continue
+        out = subprocess.run([tessera, "tokenize", "-m", vq, "-t", "1", os.path.join(folder, f)],
+                             capture_output=True, text=True, check=True).stdout
+        X.append([int(v) for v in out.split()])
+        digit, speaker = f.split("_")[:2]
+        Y.append(int(digit))
+        held.append(speaker == "theo")
+    codes = np.concatenate([np.array(x) for x in X])
+    _, counts = np.unique(codes, return_counts=True)
+    p = counts / counts.sum()
+    runs = np.mean([len(x) / (1 + sum(a != b for a, b in zip(x, x[1:]))) for x in X])
+    print(f"{vq}: {len(counts)} distinct codes, perplexity {np.exp(-(p * np.log(p)).sum()):.1f}, "
+          f"mean run length {runs:.2f}")
+    codebook = torch.tensor(gguf(vq)[1]["vq.codebook"].copy())
+    K = codebook.shape[0]
+    a = np.full((len(X), max(len(x) for x in X)), K)
+    for i, x in enumerate(X):
+        a[i, :len(x)] = x
+    a, Y, held = torch.tensor(a), torch.tensor(Y), torch.tensor(held)
+    for mode in ("frozen", "learned"):
+        accs = []
+        for seed in range(3):
+            torch.manual_seed(seed)
+            net = Probe(codebook, mode == "frozen", False, 10)
+            opt = torch.optim.AdamW([q for q in net.parameters() if q.requires_grad], lr=2e-3,
+                                    weight_decay=0.05)
+            xtr, ytr = a[~held], Y[~held]
+            for _ in range(30):
+                for b in torch.randperm(len(xtr)).split(64):
+                    loss = nn.functional.cross_entropy(net(xtr[b]), ytr[b])
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+            with torch.no_grad():
+                accs.append((net(a[held]).argmax(1) == Y[held]).float().mean().item() * 100)
+        print(f"{mode:7s} theo accuracy per seed {' '.join(f'{v:.1f}' for v in accs)}, "
+              f"median {np.median(accs):.1f} %", flush=True)
+
+
+if __name__ == "__main__":
+    main()
