@@ -20,9 +20,9 @@
 # SCENES (40000), TONES (20000), REPEAT (augmented copies per source, see
 # below), LM_STEPS (25000), LM_TIME (4800 s), LM_CONFIG (decoder sizes),
 # LM_BATCH (8), LM_SEQ (256), TURNS (1: questions per shard record, see
-# build-shards --turns), TIE_CODES (1: the media codes' embeddings are a
-# learned projection of their codebook vectors, train-mm --tie-codes; 0:
-# free rows), INSTALL (models/tessera.gguf; empty: do not
+# build-shards --turns), TIE_CODES (0: free embedding rows for the media
+# codes; 1: a learned projection of their codebook vectors, train-mm
+# --tie-codes), INSTALL (models/tessera.gguf; empty: do not
 # install), UNTIL (espeak, bpe, vq or shards: stop after that stage).
 set -e
 DATA=${DATA:-../shared/data}
