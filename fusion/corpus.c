@@ -142,7 +142,8 @@ static ts_status write_qa(ts_corpus *c, const corpus_item *it, const ts_media *m
     const char *const *a = (const char *const *)it->answer;
     ts_status s = TS_OK;
     for (int q0 = 0, n = 1; q0 < it->n_qa; q0 += n, n = 1) {
-        bool built = false;                         /* c->seq holds the record of these n turns */
+        /* built: c->seq already holds the record of these n turns */
+        bool built = false;
         while (n < c->turns && q0 + n < it->n_qa) { /* one more turn, while it fits */
             if ((s = ts_fusion_build_turns(c->tok, &c->vocab, m, n_media, p + q0, a + q0, n + 1,
                                            &c->seq)))
