@@ -31,6 +31,8 @@ static void usage(void) {
            "  --q8               store the decoder's matrices as q8_0\n"
            "  --tie-codes        media codes' embeddings = a learned projection of their\n"
            "                     VQ codebook vectors, so near codes stay near\n"
+           "  --rope-2d          image codes get 2-D RoPE positions (row and column of\n"
+           "                     their 8 x 8 grid) instead of raster order\n"
            "  -s, --seed N       (default 1)\n"
            "  -t N               threads (default: the online CPUs)\n");
 }
@@ -40,7 +42,7 @@ int cmd_train_mm(int argc, char **argv) {
     const char *ckpt = NULL, *resume = NULL;
     long threads = 0, seed = 1, eval_every = 200;
     double time_limit = 0;
-    bool q8 = false, tie_codes = false;
+    bool q8 = false, tie_codes = false, rope_2d = false;
     ts_train_config tc = ts_train_config_default();
     tc.steps = 3000, tc.lr = 2e-3f, tc.gate_penalty = 0.01f;
     for (int i = 1; i < argc; i++) {
@@ -77,6 +79,7 @@ int cmd_train_mm(int argc, char **argv) {
         DBL("--time-limit", 0, 1e9, time_limit) DBL("--gate-penalty", 0, 100, tc.gate_penalty)
         else if (!strcmp(a, "--q8")) q8 = true;
         else if (!strcmp(a, "--tie-codes")) tie_codes = true;
+        else if (!strcmp(a, "--rope-2d")) rope_2d = true;
         else return cli_usage(argv[0], "unknown argument '%s'", a);
 #undef STR
 #undef NUM
@@ -99,6 +102,10 @@ int cmd_train_mm(int argc, char **argv) {
     ts_model_config mc = ts_model_config_default(s ? 1 : voc.n_vocab);
     if (!s && config) s = ts_model_config_parse(&mc, config);
     if (!s) mc.vocab_size = voc.n_vocab;
+    if (!s && rope_2d) {
+        mc.image_grid = ts_vq_get_config(vq)->image_size / TS_VQ_DOWN;
+        mc.image_token = ts_vocab_special(&voc, TS_TOK_IMG);
+    }
     if (!s && tc.seq_len > mc.context) tc.seq_len = mc.context;
     if (!s && (s = ts_model_config_check(&mc))) {}
     if (!s) s = ts_model_new(&mc, (uint64_t)seed, &m);

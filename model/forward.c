@@ -74,6 +74,8 @@ static void layout(const ts_model *m, ts_acts *a, bump *b) {
     a->xh = a->train ? TAKE_F(b, N * D) : NULL;
     a->losses = TAKE_F(b, N);
     a->pos = TAKE_I(b, N);
+    a->rope_row = TAKE_I(b, N);
+    a->rope_col = TAKE_I(b, N);
     a->hide = TAKE_I(b, 2 * N);
     if (a->train) {
         a->dx = TAKE_F(b, N * D);
@@ -194,6 +196,10 @@ void ts_model_forward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32_
     if (!a->custom_layout)
         for (int n = 0; n < N; n++)
             a->pos[n] = n % a->T, a->hide[2 * n] = a->hide[2 * n + 1] = 0;
+    for (int b = 0; b < a->B; b++) {
+        size_t o = (size_t)b * a->T;
+        ts_grid_positions(c, ids + o, a->pos + o, a->T, a->rope_row + o, a->rope_col + o);
+    }
     ts_embedding_forward(a->L[0].x, ids, m->w.tok_embd, N, D);
     for (int l = 0; l < c->n_layers; l++) {
         ts_layer_acts *A = &a->L[l];
@@ -204,8 +210,9 @@ void ts_model_forward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32_
         ts_linear_forward(pool, A->qkvg, A->xn1, W->wqkvg, NULL, N, D, QW);
         for (int n = 0; n < N; n++)
             for (int h = 0; h < H; h++) A->qkvg[(size_t)n * QW + 3 * HD + h] += W->bgate[h];
-        ts_rope_forward(A->qkvg, QW, N, H, hd, a->pos, m->rope_cos, m->rope_sin);
-        ts_rope_forward(A->qkvg + HD, QW, N, H, hd, a->pos, m->rope_cos, m->rope_sin);
+        ts_rope_forward(A->qkvg, QW, N, H, hd, a->rope_row, a->rope_col, m->rope_cos, m->rope_sin);
+        ts_rope_forward(A->qkvg + HD, QW, N, H, hd, a->rope_row, a->rope_col, m->rope_cos,
+                        m->rope_sin);
         attn_job aj = {A, NULL, NULL, NULL, a->hide, a->T, H, hd};
         ts_pool_run(pool, a->B * H, attn_fwd_task, &aj);
         ts_dra_gate_forward(A->attg, A->g, A->qkvg + 3 * HD, QW, A->atty, N, H, hd);
@@ -305,8 +312,10 @@ void ts_model_backward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32
                              gate_dpen);
         attn_job aj = {A, a->dqkvg, datty, att_scratch, a->hide, a->T, H, hd};
         ts_pool_run(pool, a->B * H, attn_bwd_task, &aj);
-        ts_rope_backward(a->dqkvg, QW, N, H, hd, a->pos, m->rope_cos, m->rope_sin);
-        ts_rope_backward(a->dqkvg + HD, QW, N, H, hd, a->pos, m->rope_cos, m->rope_sin);
+        ts_rope_backward(a->dqkvg, QW, N, H, hd, a->rope_row, a->rope_col, m->rope_cos,
+                         m->rope_sin);
+        ts_rope_backward(a->dqkvg + HD, QW, N, H, hd, a->rope_row, a->rope_col, m->rope_cos,
+                         m->rope_sin);
         for (int n = 0; n < N; n++)
             for (int h = 0; h < H; h++) G->bgate[h] += a->dqkvg[(size_t)n * QW + 3 * HD + h];
         memset(a->dxn, 0, sizeof(float) * ND);

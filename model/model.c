@@ -51,6 +51,11 @@ ts_status ts_model_config_check(const ts_model_config *c) {
     NEED(c->context >= 2 && c->context <= 65536, "context must be in [2, 65536]");
     NEED(c->rope_theta > 1.0f, "rope_theta must be > 1");
     NEED(c->norm_eps > 0.0f && c->norm_eps < 1.0f, "norm_eps must be in (0, 1)");
+    NEED(c->image_grid >= 0 && c->image_grid <= 256 &&
+             (c->image_grid == 0 || c->image_grid * c->image_grid < c->context),
+         "image_grid must be in [0, 256], its square below context");
+    NEED(c->image_grid == 0 || (c->image_token >= 0 && c->image_token < c->vocab_size),
+         "image_token must be in [0, vocab_size)");
 #undef NEED
     return TS_OK;
 }
@@ -61,14 +66,23 @@ ts_status ts_model_config_parse(ts_model_config *c, const char *spec) {
         int *ip;
         float *fp;
     } keys[] = {
-        {"vocab_size", &c->vocab_size, NULL},   {"d_model", &c->d_model, NULL},
-        {"n_heads", &c->n_heads, NULL},         {"head_dim", &c->head_dim, NULL},
-        {"n_layers", &c->n_layers, NULL},       {"n_dense_layers", &c->n_dense_layers, NULL},
-        {"ffn_hidden", &c->ffn_hidden, NULL},   {"n_experts", &c->n_experts, NULL},
-        {"n_experts_used", &c->n_experts_used, NULL}, {"n_shared", &c->n_shared, NULL},
-        {"expert_hidden", &c->expert_hidden, NULL},   {"context", &c->context, NULL},
-        {"tied_output", &c->tied_output, NULL}, {"rope_theta", NULL, &c->rope_theta},
+        {"vocab_size", &c->vocab_size, NULL},
+        {"d_model", &c->d_model, NULL},
+        {"n_heads", &c->n_heads, NULL},
+        {"head_dim", &c->head_dim, NULL},
+        {"n_layers", &c->n_layers, NULL},
+        {"n_dense_layers", &c->n_dense_layers, NULL},
+        {"ffn_hidden", &c->ffn_hidden, NULL},
+        {"n_experts", &c->n_experts, NULL},
+        {"n_experts_used", &c->n_experts_used, NULL},
+        {"n_shared", &c->n_shared, NULL},
+        {"expert_hidden", &c->expert_hidden, NULL},
+        {"context", &c->context, NULL},
+        {"tied_output", &c->tied_output, NULL},
+        {"rope_theta", NULL, &c->rope_theta},
         {"norm_eps", NULL, &c->norm_eps},
+        {"image_grid", &c->image_grid, NULL},
+        {"image_token", &c->image_token, NULL},
     };
     const char *p = spec;
     while (p && *p) {
@@ -371,6 +385,10 @@ ts_status ts_model_add_to_gguf_as(const ts_model *m, ts_gguf_writer *w, ts_dtype
     ts_gguf_set_bool(w, "tessera.tied_output", m->c.tied_output != 0);
     ts_gguf_set_f32(w, "tessera.rope.freq_base", m->c.rope_theta);
     ts_gguf_set_f32(w, "tessera.attention.layer_norm_rms_epsilon", m->c.norm_eps);
+    if (m->c.image_grid) { /* absent: 1-D positions, as models from before 2-D RoPE */
+        ts_gguf_set_u32(w, "tessera.rope.image_grid", (uint32_t)m->c.image_grid);
+        ts_gguf_set_u32(w, "tessera.rope.image_token_id", (uint32_t)m->c.image_token);
+    }
     for (int i = 0; i < m->n_info; i++) {
         const ts_param_info *p = &m->info[i];
         ts_dtype dt = p->n_dims >= 2 ? dtype : TS_DTYPE_F32;
@@ -411,6 +429,15 @@ ts_status ts_model_load_gguf(const ts_gguf *g, const char *path, ts_model **out)
         ts_gguf_get_f32(g, "tessera.attention.layer_norm_rms_epsilon", &c.norm_eps))
         return ts_fail(TS_ERR_INPUT, "%s: decoder keys: %s", path, ts_last_error());
     c.tied_output = tied;
+    if (ts_gguf_find_key(g, "tessera.rope.image_grid") >= 0) {
+        uint32_t grid, img;
+        if (ts_gguf_get_u32(g, "tessera.rope.image_grid", &grid) ||
+            ts_gguf_get_u32(g, "tessera.rope.image_token_id", &img))
+            return ts_fail(TS_ERR_INPUT, "%s: decoder keys: %s", path, ts_last_error());
+        if (grid > 256 || img > (1u << 22))
+            return ts_fail(TS_ERR_INPUT, "%s: tessera.rope.image_* out of range", path);
+        c.image_grid = (int)grid, c.image_token = (int)img;
+    }
     if (ts_model_config_check(&c))
         return ts_fail(TS_ERR_INPUT, "%s: bad decoder sizes: %s", path, ts_last_error());
     ts_model *m;

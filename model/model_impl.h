@@ -56,6 +56,18 @@ struct ts_model {
 void ts_model_bind(const ts_model *m, float *base, ts_weights *w);
 ts_moe_dims ts_model_moe_dims(const ts_model_config *c);
 
+/* The cell k in [0, image_grid²) of token i of ids[0..i], k tokens after
+ * its grid's first code; -1 when token i is not a grid code. */
+int ts_grid_cell(const ts_model_config *c, const int32_t *ids, int i);
+/* The row and column RoPE positions of token i of ids (one sequence) at 1-D
+ * positions pos (NULL: 0, 1, ...): pos[i] for both, except a grid code in
+ * cell k of a grid whose first code is at position p: p + k / g and p + k % g. */
+void ts_grid_position(const ts_model_config *c, const int32_t *ids, const int32_t *pos, int i,
+                      int32_t *row, int32_t *col);
+/* The same for the T tokens of a sequence. */
+void ts_grid_positions(const ts_model_config *c, const int32_t *ids, const int32_t *pos, int T,
+                       int32_t *row, int32_t *col);
+
 /* Activations of a batched forward over B sequences of T tokens (N = B·T).
  * In inference mode every layer shares one set of buffers. */
 typedef struct {
@@ -91,7 +103,8 @@ typedef struct {
     int n_head;
     float *xh; /* [N,D] (training only) */
     float *losses; /* [N] */
-    int32_t *pos;  /* [N] RoPE positions */
+    int32_t *pos;  /* [N] 1-D positions */
+    int32_t *rope_row, *rope_col; /* [N] each their RoPE positions (ts_grid_positions) */
     int32_t *hide; /* [N,2] keys each token does not see (ts_attention_head_forward) */
     /* false: the forward pass sets pos[n] = n mod T and hides nothing;
      * true: the caller has filled pos and hide (ts_trainer_set_layout) */

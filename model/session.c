@@ -41,6 +41,7 @@ struct ts_session {
     const ts_model *m;
     ts_pool *pool;
     int max_len, n;
+    int32_t *ids; /* [max_len] the tokens fed so far: they place grid codes (ts_grid_cell) */
     bool skip;
     int64_t done, skipped;
     float *kc, *vc; /* [layers, max_len, HD] */
@@ -99,11 +100,13 @@ ts_status ts_session_new(const ts_model *m, int max_len, ts_session **out) {
     float *mem = ts_alloc_floats(total);
     ffn_task *tasks = calloc(T, sizeof *tasks);
     int *order = calloc(H, sizeof *order);
-    if (!s || !mem || !tasks || !order) {
+    int32_t *ids = calloc((size_t)max_len, sizeof *ids);
+    if (!s || !mem || !tasks || !order || !ids) {
         free(s);
         free(mem);
         free(tasks);
         free(order);
+        free(ids);
         return ts_fail(TS_ERR_NOMEM, "model: out of memory for a KV cache of %d tokens", max_len);
     }
     float **ptrs[] = {&s->kc,     &s->vc,    &s->x, &s->xn, &s->gl,    &s->gm, &s->q,     &s->att,
@@ -114,7 +117,7 @@ ts_status ts_session_new(const ts_model *m, int max_len, ts_session **out) {
         off += (sizes[i] + 15) & ~(size_t)15;
     }
     s->m = m, s->max_len = max_len, s->mem = mem, s->skip = true;
-    s->tasks = tasks, s->max_tasks = (int)T, s->order = order;
+    s->tasks = tasks, s->max_tasks = (int)T, s->order = order, s->ids = ids;
     *out = s;
     return TS_OK;
 }
@@ -123,6 +126,7 @@ void ts_session_free(ts_session *s) {
     if (!s) return;
     free(s->tasks);
     free(s->order);
+    free(s->ids);
     free(s->mem);
     free(s);
 }
@@ -151,7 +155,8 @@ typedef struct {
     ts_session *s;
     const ts_layer_w *W;
     float *kc, *vc; /* this layer's cache */
-    int pos;
+    int32_t pos;    /* the token's index: its cache row */
+    int32_t row, col; /* its RoPE positions */
 } step_job;
 
 /* head order[i]: its key and value (cached), then, when the head is open or
@@ -167,12 +172,12 @@ static void head_task(void *vctx, int i, int n, int worker) {
     float *k = j->kc + (size_t)j->pos * HD + ho, *v = j->vc + (size_t)j->pos * HD + ho;
     ts_matvec(k, j->W->wqkvg + (HD + ho) * D, hd, D, D, s->xn);
     ts_matvec(v, j->W->wqkvg + (2 * HD + ho) * D, hd, D, D, s->xn);
-    ts_rope_forward(k, hd, 1, 1, hd, &j->pos, m->rope_cos, m->rope_sin);
+    ts_rope_forward(k, hd, 1, 1, hd, &j->row, &j->col, m->rope_cos, m->rope_sin);
     const float mult = s->gm[h];
     if (mult == 0.0f && s->skip) return;
     float *q = s->q + ho, *att = s->att + ho, *sc = s->scores + (size_t)h * s->max_len;
     ts_matvec(q, j->W->wqkvg + ho * D, hd, D, D, s->xn);
-    ts_rope_forward(q, hd, 1, 1, hd, &j->pos, m->rope_cos, m->rope_sin);
+    ts_rope_forward(q, hd, 1, 1, hd, &j->row, &j->col, m->rope_cos, m->rope_sin);
     /* scores = K q / sqrt(hd) over the cached keys of this head (row stride HD) */
     const int len = j->pos + 1;
     ts_matvec(sc, j->kc + ho, len, hd, HD, q);
@@ -373,11 +378,14 @@ static void step(ts_session *s, int32_t id, bool want_logits) {
     const int D = c->d_model, H = c->n_heads, hd = c->head_dim, HD = H * hd;
     const int K = c->n_experts_used;
     const int pos = s->n;
+    int32_t row, col;
+    ts_grid_position(c, s->ids, NULL, pos, &row, &col);
     memcpy(s->x, m->w.tok_embd + (size_t)id * D, sizeof(float) * (size_t)D);
     for (int l = 0; l < c->n_layers; l++) {
         const ts_layer_w *W = &m->w.L[l];
-        step_job j = {s, W, s->kc + (size_t)l * s->max_len * HD,
-                      s->vc + (size_t)l * s->max_len * HD, pos};
+        step_job j = {
+            s,   W,  s->kc + (size_t)l * s->max_len * HD, s->vc + (size_t)l * s->max_len * HD, pos,
+            row, col};
         /* x += Σ_h m_h · Attn_h(RMSNorm(x)) · wo_hᵀ */
         ts_rmsnorm_forward(s->xn, NULL, s->x, W->attn_norm, 1, D, c->norm_eps);
         ts_matvec(s->gl, W->wqkvg + (size_t)3 * HD * D, H, D, D, s->xn);
@@ -441,6 +449,7 @@ ts_status ts_session_feed(ts_session *s, const int32_t *ids, int n, float *logit
         if (ids[i] < 0 || ids[i] >= s->m->c.vocab_size)
             return ts_fail(TS_ERR_INPUT, "model: token %d is outside the vocabulary of %d", ids[i],
                            s->m->c.vocab_size);
+    memcpy(s->ids + s->n, ids, sizeof *ids * (size_t)n);
     if (s->n == 0 && n > 1) {
         /* a fresh prompt: one batched pass fills the cache */
         ts_acts a;

@@ -13,28 +13,31 @@ void ts_rope_table(float *cosv, float *sinv, int max_pos, int hd, float theta) {
         }
 }
 
-static void rotate(float *x, int ld, int N, int H, int hd, const int32_t *pos, const float *cosv,
-                   const float *sinv, float sgn) {
+static void rotate(float *x, int ld, int N, int H, int hd, const int32_t *row, const int32_t *col,
+                   const float *cosv, const float *sinv, float sgn) {
     int half = hd / 2;
     for (int n = 0; n < N; n++) {
-        const float *c = cosv + (size_t)pos[n] * half, *s = sinv + (size_t)pos[n] * half;
+        /* pair i reads the table row of its axis: even pairs row[n], odd col[n] */
+        const size_t r = (size_t)row[n] * half, k = (size_t)(col ? col[n] : row[n]) * half;
+        const float *cs[2] = {cosv + r, cosv + k}, *sn[2] = {sinv + r, sinv + k};
         for (int h = 0; h < H; h++) {
             float *v = x + (size_t)n * ld + (size_t)h * hd;
             for (int i = 0; i < half; i++) {
-                float a = v[2 * i], b = v[2 * i + 1], si = sgn * s[i];
-                v[2 * i] = a * c[i] - b * si;
-                v[2 * i + 1] = a * si + b * c[i];
+                float c = cs[i & 1][i], s = sgn * sn[i & 1][i];
+                float a = v[2 * i], b = v[2 * i + 1];
+                v[2 * i] = a * c - b * s;
+                v[2 * i + 1] = a * s + b * c;
             }
         }
     }
 }
 
-void ts_rope_forward(float *x, int ld, int N, int H, int hd, const int32_t *pos,
+void ts_rope_forward(float *x, int ld, int N, int H, int hd, const int32_t *row, const int32_t *col,
                      const float *cosv, const float *sinv) {
-    rotate(x, ld, N, H, hd, pos, cosv, sinv, 1.0f);
+    rotate(x, ld, N, H, hd, row, col, cosv, sinv, 1.0f);
 }
 
-void ts_rope_backward(float *dx, int ld, int N, int H, int hd, const int32_t *pos,
-                      const float *cosv, const float *sinv) {
-    rotate(dx, ld, N, H, hd, pos, cosv, sinv, -1.0f);
+void ts_rope_backward(float *dx, int ld, int N, int H, int hd, const int32_t *row,
+                      const int32_t *col, const float *cosv, const float *sinv) {
+    rotate(dx, ld, N, H, hd, row, col, cosv, sinv, -1.0f);
 }

@@ -49,10 +49,12 @@ static double full_loss(void *v) {
 
 static void test_full_backward_matches_finite_differences(void **state) {
     ts_model_config cf = tu_tiny_decoder_config();
-    /* untied, tied, and untied with a hidden key span (a second turn) */
-    for (int variant = 0; variant < 3; variant++) {
+    /* untied, tied, untied with a hidden key span (a second turn), and
+     * untied with 2-D RoPE over 2 x 2 grids of codes after token 5 */
+    for (int variant = 0; variant < 4; variant++) {
         int tied = variant == 1;
         cf.tied_output = tied;
+        cf.image_grid = variant == 3 ? 2 : 0, cf.image_token = 5;
         full_ctx c = {.lambda = 0.3f, .alpha = 0.2f};
         int bad = 0;
         assert_int_equal(ts_model_new(&cf, 3, &c.m), TS_OK);
@@ -81,6 +83,10 @@ static void test_full_backward_matches_finite_differences(void **state) {
                 c.targets[b * 5 + t] = (int32_t)ts_rng_below(&r, 11);
                 c.w[b * 5 + t] = t == 1 ? 0.0f : 1.0f / 8; /* masked position */
             }
+        if (variant == 3) { /* a whole grid in row 0, the start of one in row 1 */
+            const int32_t grid_ids[10] = {5, 1, 2, 3, 4, 7, 9, 5, 2, 8};
+            memcpy(c.ids, grid_ids, sizeof grid_ids);
+        }
         /* route once; the gradcheck holds that selection */
         ts_model_forward(c.m, NULL, &c.a, c.ids, false);
         float *grads = calloc(c.m->n_params, sizeof(float));
@@ -238,6 +244,83 @@ static void test_kv_cache_matches_full_forward(void **state) {
     ts_model_free(m);
 }
 
+/* ---- 2-D RoPE positions of image grids --------------------------------------------------------
+ */
+
+static void test_grid_positions_and_cache(void **state) {
+    ts_model_config cf = tu_tiny_decoder_config();
+    cf.n_heads = 4, cf.n_layers = 3;
+    cf.image_grid = 2, cf.image_token = 3;
+    enum { n = 14 };
+    int32_t ids[n], row[n], col[n], pos[n];
+    for (int i = 0; i < n; i++)
+        ids[i] = (i * 7 + 3) % 11; /* 3 10 6 2 9 5 1 8 4 0 7 3 10 6 */
+    /* a whole grid at 1..4, the first two codes of one at 12, 13 */
+    ts_grid_positions(&cf, ids, NULL, n, row, col);
+    const int32_t want_row[n] = {0, 1, 1, 2, 2, 5, 6, 7, 8, 9, 10, 11, 12, 12};
+    const int32_t want_col[n] = {0, 1, 2, 1, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13};
+    assert_memory_equal(row, want_row, sizeof row);
+    assert_memory_equal(col, want_col, sizeof col);
+    /* a custom layout moves the grid with its first code */
+    for (int i = 0; i < n; i++)
+        pos[i] = 2 * i;
+    ts_grid_positions(&cf, ids, pos, n, row, col);
+    assert_int_equal(row[4], 2 + 1), assert_int_equal(col[4], 2 + 1);
+    assert_int_equal(row[3], 2 + 1), assert_int_equal(col[3], 2 + 0);
+    assert_int_equal(row[5], 10), assert_int_equal(col[5], 10);
+
+    ts_model *m, *flat;
+    assert_int_equal(ts_model_new(&cf, 7, &m), TS_OK);
+    scramble(m, 8, 0.4f);
+    const int V = cf.vocab_size;
+    float *full = malloc(sizeof(float) * n * V), *other = malloc(sizeof(float) * n * V),
+          *step = malloc(sizeof(float) * V);
+    assert_int_equal(ts_model_logits(m, ids, n, full), TS_OK);
+    /* the same weights with 1-D positions: equal up to the first code, which
+     * sits at the same place either way, different from the second on */
+    ts_model_config fc = cf;
+    fc.image_grid = 0;
+    assert_int_equal(ts_model_new(&fc, 7, &flat), TS_OK);
+    memcpy(flat->params, m->params, sizeof(float) * m->n_params);
+    assert_int_equal(ts_model_logits(flat, ids, n, other), TS_OK);
+    assert_memory_equal(full, other, sizeof(float) * 2 * V);
+    double diff = 0;
+    for (int v = 0; v < V; v++)
+        diff = fmax(diff, fabs(full[2 * V + v] - other[2 * V + v]));
+    assert_true(diff > 1e-3);
+    /* the KV cache places codes as the batched forward does: token by token,
+     * and after a prompt that ends inside a grid */
+    for (int split = 1; split <= 3; split += 2) {
+        ts_session *s;
+        assert_int_equal(ts_session_new(m, 0, &s), TS_OK);
+        assert_int_equal(ts_session_feed(s, ids, split, step), TS_OK);
+        double worst = 0;
+        for (int i = split; i < n; i++) {
+            assert_int_equal(ts_session_feed(s, &ids[i], 1, step), TS_OK);
+            for (int v = 0; v < V; v++)
+                worst = fmax(worst, fabs(step[v] - full[i * V + v]));
+        }
+        assert_true(worst < 1e-4);
+        ts_session_free(s);
+    }
+    /* a model without grids writes no grid keys, and loads without them */
+    char *dir = tu_mkdtemp();
+    const char *path = tu_path(dir, "flat.gguf");
+    assert_int_equal(ts_model_save(flat, path), TS_OK);
+    ts_gguf *g;
+    assert_int_equal(ts_gguf_open(path, &g), TS_OK);
+    assert_true(ts_gguf_find_key(g, "tessera.rope.image_grid") < 0);
+    ts_gguf_close(g);
+    ts_model *back;
+    assert_int_equal(ts_model_load(path, &back), TS_OK);
+    assert_int_equal(back->c.image_grid, 0);
+    ts_model_free(back);
+    tu_rmdir(dir);
+    free(full), free(other), free(step);
+    ts_model_free(m);
+    ts_model_free(flat);
+}
+
 /* ---- a shared prefix scored once, its continuations from the cache -------------------------- */
 
 static void test_continuations_match_full_scoring(void **state) {
@@ -310,6 +393,7 @@ static void test_continuations_match_full_scoring(void **state) {
 static void test_gguf_round_trip_and_scoring(void **state) {
     ts_model_config cf = tu_tiny_decoder_config();
     cf.tied_output = 0;
+    cf.image_grid = 2, cf.image_token = 4; /* kept by the file */
     ts_model *m, *m2;
     assert_int_equal(ts_model_new(&cf, 11, &m), TS_OK);
     scramble(m, 12, 0.3f);
@@ -388,6 +472,8 @@ static void test_gguf_round_trip_and_scoring(void **state) {
         ts_gguf_writer_free(wq);
         ts_model *mq;
         assert_int_equal(ts_model_load(tu_path(dir, "q.gguf"), &mq), TS_OK);
+        assert_int_equal(mq->c.image_grid, 2);
+        assert_int_equal(mq->c.image_token, 4);
         double lq;
         int cq;
         assert_int_equal(ts_model_score(mq, ids, mask, 9, &lq, &cq), TS_OK);
@@ -409,6 +495,13 @@ static void test_config_parse_and_check(void **state) {
     assert_int_equal(ts_model_config_parse(&c, "width=3"), TS_ERR_USAGE);
     assert_int_equal(ts_model_config_parse(&c, "d_model=abc"), TS_ERR_USAGE);
     c.n_experts_used = 17;
+    assert_int_equal(ts_model_config_check(&c), TS_ERR_USAGE);
+    c = tu_tiny_decoder_config(); /* context 16, vocabulary 11 */
+    assert_int_equal(ts_model_config_parse(&c, "image_grid=3,image_token=10"), TS_OK);
+    assert_int_equal(ts_model_config_check(&c), TS_OK);
+    c.image_grid = 4; /* 16 codes do not fit a context of 16 */
+    assert_int_equal(ts_model_config_check(&c), TS_ERR_USAGE);
+    c.image_grid = 3, c.image_token = 11;
     assert_int_equal(ts_model_config_check(&c), TS_ERR_USAGE);
     c = ts_model_config_default(4105 + 1024);
     ts_model *m;
@@ -754,6 +847,7 @@ int main(void) {
         cmocka_unit_test(test_full_backward_matches_finite_differences),
         cmocka_unit_test(test_compact_head_equals_full_head),
         cmocka_unit_test(test_kv_cache_matches_full_forward),
+        cmocka_unit_test(test_grid_positions_and_cache),
         cmocka_unit_test(test_continuations_match_full_scoring),
         cmocka_unit_test(test_gguf_round_trip_and_scoring),
         cmocka_unit_test(test_config_parse_and_check),

@@ -120,42 +120,89 @@ static void test_rmsnorm(void **state) {
 
 typedef struct {
     float *x, *orig, *R, *cosv, *sinv;
-    int32_t pos[6];
+    int32_t pos[6], *col; /* row positions (even pairs), column positions (odd; NULL: pos) */
     int N, H, hd, ld;
 } rope_ctx;
 
 static double rope_loss(void *v) {
     rope_ctx *c = v;
     memcpy(c->x, c->orig, sizeof(float) * (size_t)c->N * c->ld);
-    ts_rope_forward(c->x, c->ld, c->N, c->H, c->hd, c->pos, c->cosv, c->sinv);
+    ts_rope_forward(c->x, c->ld, c->N, c->H, c->hd, c->pos, c->col, c->cosv, c->sinv);
     return project(c->x, c->R, (size_t)c->N * c->ld);
+}
+
+/* q·k of q rotated at (r1, c1) and k at (r2, c2), for one head of hd */
+static double rope_dot(const rope_ctx *c, const float *q, const float *k, int r1, int c1, int r2,
+                       int c2) {
+    float a[64], b[64];
+    int32_t pr[2] = {r1, r2}, pc[2] = {c1, c2};
+    memcpy(a, q, sizeof(float) * c->hd), memcpy(a + 32, k, sizeof(float) * c->hd);
+    ts_rope_forward(a, 32, 1, 1, c->hd, &pr[0], &pc[0], c->cosv, c->sinv);
+    ts_rope_forward(a + 32, 32, 1, 1, c->hd, &pr[1], &pc[1], c->cosv, c->sinv);
+    memcpy(b, a + 32, sizeof(float) * c->hd);
+    double d = 0;
+    for (int i = 0; i < c->hd; i++)
+        d += (double)a[i] * b[i];
+    return d;
 }
 
 static void test_rope(void **state) {
     ts_rng r;
     ts_rng_seed(&r, 3);
     int N = 6, H = 2, hd = 8, ld = 20; /* 4 trailing columns untouched */
-    rope_ctx c = {zeros(N * ld), randn(&r, N * ld, 1), randn(&r, N * ld, 1), zeros(64 * 4),
-                  zeros(64 * 4), {0, 1, 5, 17, 40, 63}, N, H, hd, ld};
+    int32_t col[6] = {0, 3, 5, 9, 40, 2};
+    rope_ctx c = {zeros(N * ld),
+                  randn(&r, N * ld, 1),
+                  randn(&r, N * ld, 1),
+                  zeros(64 * 4),
+                  zeros(64 * 4),
+                  {0, 1, 5, 17, 40, 63},
+                  NULL,
+                  N,
+                  H,
+                  hd,
+                  ld};
     ts_rope_table(c.cosv, c.sinv, 64, hd, 10000.0f);
-    rope_loss(&c);
-    for (int n = 0; n < N; n++) {
-        for (int h = 0; h < H; h++)
-            for (int i = 0; i < hd / 2; i++) {
-                double ang = c.pos[n] * pow(10000.0, -2.0 * i / hd);
-                const float *o = c.orig + n * ld + h * hd + 2 * i;
-                double re = o[0] * cos(ang) - o[1] * sin(ang), im = o[0] * sin(ang) + o[1] * cos(ang);
-                assert_true(fabs(c.x[n * ld + h * hd + 2 * i] - re) < 1e-4);
-                assert_true(fabs(c.x[n * ld + h * hd + 2 * i + 1] - im) < 1e-4);
-            }
-        for (int i = H * hd; i < ld; i++) assert_true(c.x[n * ld + i] == c.orig[n * ld + i]);
+    for (int two_d = 0; two_d < 2; two_d++) {
+        c.col = two_d ? col : NULL;
+        rope_loss(&c);
+        for (int n = 0; n < N; n++) {
+            for (int h = 0; h < H; h++)
+                for (int i = 0; i < hd / 2; i++) {
+                    int p = two_d && i % 2 ? col[n] : c.pos[n]; /* odd pairs: the column */
+                    double ang = p * pow(10000.0, -2.0 * i / hd);
+                    const float *o = c.orig + n * ld + h * hd + 2 * i;
+                    double re = o[0] * cos(ang) - o[1] * sin(ang),
+                           im = o[0] * sin(ang) + o[1] * cos(ang);
+                    assert_true(fabs(c.x[n * ld + h * hd + 2 * i] - re) < 1e-4);
+                    assert_true(fabs(c.x[n * ld + h * hd + 2 * i + 1] - im) < 1e-4);
+                }
+            for (int i = H * hd; i < ld; i++)
+                assert_true(c.x[n * ld + i] == c.orig[n * ld + i]);
+        }
+        /* backward = the transpose rotation; check it on the input */
+        float *d = zeros(N * ld);
+        memcpy(d, c.R, sizeof(float) * N * ld);
+        ts_rope_backward(d, ld, N, H, hd, c.pos, c.col, c.cosv, c.sinv);
+        assert_true(tu_gradcheck(rope_loss, &c, c.orig, d, N * ld, 1e-2f, 120, 1e-3, "rope") <
+                    GC_TOL);
+        free(d);
     }
-    /* backward = the transpose rotation; check it on the input */
-    float *d = zeros(N * ld);
-    memcpy(d, c.R, sizeof(float) * N * ld);
-    ts_rope_backward(d, ld, N, H, hd, c.pos, c.cosv, c.sinv);
-    assert_true(tu_gradcheck(rope_loss, &c, c.orig, d, N * ld, 1e-2f, 120, 1e-3, "rope") < GC_TOL);
-    free(c.x), free(c.orig), free(c.R), free(c.cosv), free(c.sinv), free(d);
+    /* q·k depends on the offsets along each axis only, and on both */
+    const float *q = c.orig, *k = c.orig + ld;
+    double base = rope_dot(&c, q, k, 3, 5, 6, 4);
+    assert_true(fabs(rope_dot(&c, q, k, 10, 20, 13, 19) - base) < 1e-4);
+    assert_true(fabs(rope_dot(&c, q, k, 3, 5, 6, 6) - base) > 1e-3);
+    assert_true(fabs(rope_dot(&c, q, k, 3, 5, 7, 4) - base) > 1e-3);
+    /* equal row and column positions: exactly 1-D RoPE */
+    float *one = zeros(N * ld);
+    memcpy(one, c.orig, sizeof(float) * N * ld);
+    ts_rope_forward(one, ld, N, H, hd, c.pos, c.pos, c.cosv, c.sinv);
+    c.col = NULL;
+    rope_loss(&c);
+    assert_memory_equal(one, c.x, sizeof(float) * N * ld);
+    free(one);
+    free(c.x), free(c.orig), free(c.R), free(c.cosv), free(c.sinv);
 }
 
 /* ---- attention ----------------------------------------------------------------------- */

@@ -22,8 +22,9 @@
 # LM_BATCH (8), LM_SEQ (256), TURNS (1: questions per shard record, see
 # build-shards --turns), TIE_CODES (0: free embedding rows for the media
 # codes; 1: a learned projection of their codebook vectors, train-mm
-# --tie-codes), INSTALL (models/tessera.gguf; empty: do not
-# install), UNTIL (espeak, bpe, vq or shards: stop after that stage).
+# --tie-codes), ROPE_2D (0: image codes at raster positions; 1: 2-D RoPE
+# over their grid's rows and columns, train-mm --rope-2d), INSTALL
+# (models/tessera.gguf; empty: do not install), UNTIL (espeak, bpe, vq or shards: stop after that stage).
 set -e
 DATA=${DATA:-../shared/data}
 OUT=${OUT:-build/default-model}
@@ -45,6 +46,7 @@ LM_BATCH=${LM_BATCH:-8}
 LM_SEQ=${LM_SEQ:-256}
 TURNS=${TURNS:-1}
 TIE_CODES=${TIE_CODES:-0}
+ROPE_2D=${ROPE_2D:-0}
 INSTALL=${INSTALL-models/tessera.gguf}
 MAX_PER_SOURCE=${MAX_PER_SOURCE:-0}
 BIN=${TESSERA:-build/tessera}
@@ -127,13 +129,14 @@ if [ ! -s "$OUT/tessera.gguf" ]; then
   stage 5 "MoE decoder"
   RESUME=""
   [ -s "$OUT/tessera.gguf.ckpt" ] && RESUME="--resume $OUT/tessera.gguf.ckpt"
-  TIE=""
-  [ "$TIE_CODES" = 1 ] && TIE="--tie-codes"
+  FLAGS=""
+  [ "$TIE_CODES" = 1 ] && FLAGS="--tie-codes"
+  [ "$ROPE_2D" = 1 ] && FLAGS="$FLAGS --rope-2d"
   # shellcheck disable=SC2086
   nice -n 5 "$BIN" train-mm --shards "$OUT/shards" --tokenizer "$OUT/tokenizer.gguf" \
     --vq "$OUT/vq.gguf" -o "$OUT/tessera.gguf" --steps "$LM_STEPS" --batch "$LM_BATCH" \
     --seq "$LM_SEQ" --time-limit "$LM_TIME" --q8 -t "$THREADS" \
-    ${LM_CONFIG:+--config "$LM_CONFIG"} $TIE $RESUME
+    ${LM_CONFIG:+--config "$LM_CONFIG"} $FLAGS $RESUME
   done_stage decoder
 fi
 

@@ -32,6 +32,13 @@ typedef struct {
     int tied_output;    /* tessera.tied_output: output head = token embeddings */
     float rope_theta;   /* tessera.rope.freq_base */
     float norm_eps;     /* tessera.attention.layer_norm_rms_epsilon */
+    /* 2-D RoPE for images (nn/rope.h): the image_grid² tokens after each
+     * image_token are the codes of a grid, in raster order; the code in row
+     * r, column c of a grid whose first code sits at position p turns by p + r
+     * on one axis and p + c on the other. image_grid 0 (the default): every
+     * token has its one 1-D position. */
+    int image_grid;  /* tessera.rope.image_grid (absent: 0) */
+    int image_token; /* tessera.rope.image_token_id */
 } ts_model_config;
 
 /* The DESIGN.md default (~20 M parameters, ~4 M active) for a vocabulary. */
