@@ -175,6 +175,7 @@ typedef struct {
     long long vocab, n_text, n_codes, merges;
     long long K, D, image_size, n_mels;
     long long d_model, heads, head_dim, blocks, dense, experts, used, shared, context;
+    long long image_grid; /* 0: 1-D RoPE positions for every token */
 } model_sizes;
 
 static model_sizes read_sizes(const ts_gguf *g) {
@@ -197,6 +198,8 @@ static model_sizes read_sizes(const ts_gguf *g) {
     z.used = key_int(g, "tessera.expert_used_count");
     z.shared = key_int(g, "tessera.expert_shared_count");
     z.context = key_int(g, "tessera.context_length");
+    z.image_grid = key_int(g, "tessera.rope.image_grid");
+    if (z.image_grid < 0) z.image_grid = 0;
     return z;
 }
 
@@ -247,9 +250,10 @@ static void print_gguf(const char *path, const ts_gguf *g, uint32_t version, siz
         if (parts[PART_DECODER].present || parts[PART_DECODER].tensors) {
             printf(",\"decoder\":{\"d_model\":%lld,\"heads\":%lld,\"head_dim\":%lld,"
                    "\"blocks\":%lld,\"dense_blocks\":%lld,\"experts\":%lld,"
-                   "\"experts_active\":%lld,\"experts_shared\":%lld,\"context\":%lld,",
+                   "\"experts_active\":%lld,\"experts_shared\":%lld,\"context\":%lld,"
+                   "\"image_grid\":%lld,",
                    z.d_model, z.heads, z.head_dim, z.blocks, z.dense, z.experts, z.used, z.shared,
-                   z.context);
+                   z.context, z.image_grid);
             print_part_json(&parts[PART_DECODER]);
             printf("}");
         }
@@ -292,7 +296,10 @@ static void print_gguf(const char *path, const ts_gguf *g, uint32_t version, siz
                "experts %lld / %lld active",
                z.d_model, z.heads, z.head_dim, z.blocks, z.dense, z.experts, z.used);
         if (z.shared > 0) printf(" + %lld shared", z.shared);
-        printf(", context %lld\n", z.context);
+        printf(", context %lld", z.context);
+        if (z.image_grid > 0)
+            printf(", 2-D RoPE over %lld x %lld image codes", z.image_grid, z.image_grid);
+        printf("\n");
         print_part_text("", &parts[PART_DECODER]);
     }
     human_count(cnt, sizeof cnt, n_params);
