@@ -8,7 +8,8 @@
 # scenes need the exact caption (also counted by number of shapes), and
 # each position of a 2- or 3-shape scene is asked about on its own. Audio
 # questions run through one `tessera chat` process fed on stdin (one model
-# load for the whole task).
+# load for the whole task). SPEED=0 (environment) skips latency and
+# throughput.
 set -e
 MODEL=${1:-models/tessera.gguf}
 HELD=${2:-build/default-model/heldout}
@@ -83,6 +84,8 @@ speech_commands|What word is spoken?
 beeps|How many beeps are there?
 EOF
 
+[ "${SPEED:-1}" = 0 ] && exit 0
+
 # latency from process start (model load included): median of 5
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 IMG=$(awk -F '\t' '$1 == "cifar10" { print $2; exit }' "$HELD/labels.tsv")
@@ -111,6 +114,5 @@ head -n 20 "$TMP/imgs" >"$TMP/few"
 t0=$(date +%s.%N)
 while read -r f; do "$BIN" caption -m "$MODEL" -t 1 "$f" >/dev/null; done <"$TMP/few"
 t1=$(date +%s.%N)
-B1=$(awk 'NR == 1 { print $NF }' "$TMP/thr" | sed 's/.*: //')
 awk -v a="$t0" -v b="$t1" -v bat="$(head -n1 "$TMP/thr" | awk '{ print $(NF - 1) }')" 'BEGIN {
   per = 20 / (b - a); printf "peer: one process per image: %.1f captions/s; batched/peer = %.1fx\n", per, bat / per }'
