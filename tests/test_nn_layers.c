@@ -134,12 +134,11 @@ static double rope_loss(void *v) {
 /* q·k of q rotated at (r1, c1) and k at (r2, c2), for one head of hd */
 static double rope_dot(const rope_ctx *c, const float *q, const float *k, int r1, int c1, int r2,
                        int c2) {
-    float a[64], b[64];
+    float a[32], b[32];
     int32_t pr[2] = {r1, r2}, pc[2] = {c1, c2};
-    memcpy(a, q, sizeof(float) * c->hd), memcpy(a + 32, k, sizeof(float) * c->hd);
-    ts_rope_forward(a, 32, 1, 1, c->hd, &pr[0], &pc[0], c->cosv, c->sinv);
-    ts_rope_forward(a + 32, 32, 1, 1, c->hd, &pr[1], &pc[1], c->cosv, c->sinv);
-    memcpy(b, a + 32, sizeof(float) * c->hd);
+    memcpy(a, q, sizeof(float) * c->hd), memcpy(b, k, sizeof(float) * c->hd);
+    ts_rope_forward(a, c->hd, 1, 1, c->hd, &pr[0], &pc[0], c->cosv, c->sinv);
+    ts_rope_forward(b, c->hd, 1, 1, c->hd, &pr[1], &pc[1], c->cosv, c->sinv);
     double d = 0;
     for (int i = 0; i < c->hd; i++)
         d += (double)a[i] * b[i];

@@ -24,7 +24,8 @@
 # codes; 1: a learned projection of their codebook vectors, train-mm
 # --tie-codes), ROPE_2D (0: image codes at raster positions; 1: 2-D RoPE
 # over their grid's rows and columns, train-mm --rope-2d), INSTALL
-# (models/tessera.gguf; empty: do not install), UNTIL (espeak, bpe, vq or shards: stop after that stage).
+# (models/tessera.gguf; empty: do not install), UNTIL (espeak, bpe, vq or
+# shards: stop after that stage).
 set -e
 DATA=${DATA:-../shared/data}
 OUT=${OUT:-build/default-model}
