@@ -187,6 +187,34 @@ static void swiglu_ffn_forward(ts_pool *pool, float *out, float *h, float *act, 
     ts_gemm(pool, false, true, N, D, F, 1.0f, act, F, w2, F, 1.0f, out, D);
 }
 
+/* ---- the last block on the head's rows ------------------------------------------------ */
+
+/* Only the head's rows of the last block's output reach the loss, so with
+ * head_rows set that block runs attention on all N rows (their keys and
+ * values are read) but its output projection and FFN on those rows alone,
+ * kept compact in the first n_head rows of its buffers. */
+int ts_acts_block_rows(const ts_model *m, const ts_acts *a, int l) {
+    return a->head_rows && l == m->c.n_layers - 1 ? a->n_head : a->B * a->T;
+}
+
+/* rows [0, R) of x [.., w] move to rows[0..R) (ascending), in place */
+static void compact_rows(float *x, int w, const int32_t *rows, int R) {
+    for (int r = 0; r < R; r++)
+        if (rows[r] != r) memcpy(x + (size_t)r * w, x + (size_t)rows[r] * w, sizeof(float) * w);
+}
+
+/* the inverse, with zeros in the rows of [0, N) that rows[] does not name */
+static void expand_rows(float *x, int w, const int32_t *rows, int R, int N) {
+    int next = N; /* rows from next on are done */
+    for (int r = R - 1; r >= 0; r--) {
+        int dst = rows[r];
+        memset(x + (size_t)(dst + 1) * w, 0, sizeof(float) * w * (size_t)(next - dst - 1));
+        if (dst != r) memcpy(x + (size_t)dst * w, x + (size_t)r * w, sizeof(float) * w);
+        next = dst;
+    }
+    memset(x, 0, sizeof(float) * w * (size_t)next);
+}
+
 void ts_model_forward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32_t *ids,
                       bool keep_routing) {
     const ts_model_config *c = &m->c;
@@ -222,30 +250,39 @@ void ts_model_forward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32_
                 memcpy(a->kcache + o, A->qkvg + (size_t)n * QW + HD, sizeof(float) * HD);
                 memcpy(a->vcache + o, A->qkvg + (size_t)n * QW + 2 * HD, sizeof(float) * HD);
             }
-        memcpy(A->x2, A->x, sizeof(float) * (size_t)N * D);
-        ts_gemm(pool, false, true, N, D, HD, 1.0f, A->attg, HD, W->wo, HD, 1.0f, A->x2, D);
+        /* the rest on M rows: all N, or the head's rows of the last block */
+        const int M = ts_acts_block_rows(m, a, l);
+        if (M < N) {
+            compact_rows(A->attg, HD, a->head_rows, M);
+            for (int r = 0; r < M; r++)
+                memcpy(A->x2 + (size_t)r * D, A->x + (size_t)a->head_rows[r] * D,
+                       sizeof(float) * D);
+        } else {
+            memcpy(A->x2, A->x, sizeof(float) * (size_t)N * D);
+        }
+        ts_gemm(pool, false, true, M, D, HD, 1.0f, A->attg, HD, W->wo, HD, 1.0f, A->x2, D);
         /* out = x2 + FFN(RMSNorm(x2)) */
-        ts_rmsnorm_forward(A->xn2, A->rstd2, A->x2, W->ffn_norm, N, D, c->norm_eps);
-        memcpy(out, A->x2, sizeof(float) * (size_t)N * D);
+        ts_rmsnorm_forward(A->xn2, A->rstd2, A->x2, W->ffn_norm, M, D, c->norm_eps);
+        memcpy(out, A->x2, sizeof(float) * (size_t)M * D);
         if (!W->moe) {
-            swiglu_ffn_forward(pool, out, A->h, A->a, A->xn2, W->w13, W->w2, N, D, c->ffn_hidden);
+            swiglu_ffn_forward(pool, out, A->h, A->a, A->xn2, W->w13, W->w2, M, D, c->ffn_hidden);
         } else {
             if (c->n_shared)
-                swiglu_ffn_forward(pool, out, A->h, A->a, A->xn2, W->sw13, W->sw2, N, D,
+                swiglu_ffn_forward(pool, out, A->h, A->a, A->xn2, W->sw13, W->sw2, M, D,
                                    c->expert_hidden);
-            ts_moe_route(pool, &A->ms, A->xn2, W->router, W->rbias, N, md, keep_routing);
-            ts_moe_experts_forward(pool, out, &A->ms, A->xn2, W->ew1, W->ew3, W->ew2, N, md);
+            ts_moe_route(pool, &A->ms, A->xn2, W->router, W->rbias, M, md, keep_routing);
+            ts_moe_experts_forward(pool, out, &A->ms, A->xn2, W->ew1, W->ew3, W->ew2, M, md);
         }
     }
-    ts_rmsnorm_forward(a->xnf, a->rstdf, a->xout, m->w.out_norm, N, D, c->norm_eps);
+    /* xout holds the head's rows, compact, when head_rows is set */
+    const int M = ts_acts_block_rows(m, a, c->n_layers - 1);
+    ts_rmsnorm_forward(a->xnf, a->rstdf, a->xout, m->w.out_norm, M, D, c->norm_eps);
     if (!a->head_rows) {
         ts_linear_forward(pool, a->logits, a->xnf, m->w.output, NULL, N, D, c->vocab_size);
         return;
     }
-    for (int r = 0; r < a->n_head; r++)
-        memcpy(a->xh + (size_t)r * D, a->xnf + (size_t)a->head_rows[r] * D, sizeof(float) * D);
-    if (a->n_head)
-        ts_linear_forward(pool, a->logits, a->xh, m->w.output, NULL, a->n_head, D, c->vocab_size);
+    memcpy(a->xh, a->xnf, sizeof(float) * (size_t)M * D);
+    if (M) ts_linear_forward(pool, a->logits, a->xh, m->w.output, NULL, M, D, c->vocab_size);
 }
 
 /* ---- backward ----------------------------------------------------------------------- */
@@ -267,45 +304,46 @@ void ts_model_backward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32
     const int HD = H * hd, QW = 3 * HD + H;
     const ts_moe_dims md = ts_model_moe_dims(c);
     const size_t ND = (size_t)N * D;
-    /* head: logits = xnf · outputᵀ (a->logits holds dlogits now) */
+    /* head: logits = xnf · outputᵀ (a->logits holds dlogits now); with
+     * head_rows, xnf, xout and the last block's rows are the head's, compact */
+    int M = ts_acts_block_rows(m, a, c->n_layers - 1);
     if (!a->head_rows) {
         ts_gemm(pool, false, false, N, D, V, 1.0f, a->logits, V, m->w.output, D, 0.0f, a->dxn, D);
         ts_gemm(pool, true, false, V, D, N, 1.0f, a->logits, V, a->xnf, D, 1.0f, g->output, D);
-    } else {
-        /* only the head's rows get a gradient; dx holds them compact first */
-        memset(a->dxn, 0, sizeof(float) * ND);
-        const int R = a->n_head;
-        if (R) {
-            ts_gemm(pool, false, false, R, D, V, 1.0f, a->logits, V, m->w.output, D, 0.0f, a->dx, D);
-            ts_gemm(pool, true, false, V, D, R, 1.0f, a->logits, V, a->xh, D, 1.0f, g->output, D);
-        }
-        for (int r = 0; r < R; r++)
-            memcpy(a->dxn + (size_t)a->head_rows[r] * D, a->dx + (size_t)r * D, sizeof(float) * D);
+    } else if (M) {
+        ts_gemm(pool, false, false, M, D, V, 1.0f, a->logits, V, m->w.output, D, 0.0f, a->dxn, D);
+        ts_gemm(pool, true, false, V, D, M, 1.0f, a->logits, V, a->xh, D, 1.0f, g->output, D);
     }
     memset(a->dx, 0, sizeof(float) * ND);
-    ts_rmsnorm_backward(a->dx, g->out_norm, a->dxn, a->xout, m->w.out_norm, a->rstdf, N, D);
+    ts_rmsnorm_backward(a->dx, g->out_norm, a->dxn, a->xout, m->w.out_norm, a->rstdf, M, D);
     for (int l = c->n_layers - 1; l >= 0; l--) {
         const ts_layer_acts *A = &a->L[l];
         const ts_layer_w *W = &m->w.L[l];
         const ts_layer_w *G = &g->L[l];
-        /* FFN: dx holds dL/d(out); out = x2 + FFN(xn2) */
+        M = ts_acts_block_rows(m, a, l);
+        /* FFN: dx holds dL/d(out); out = x2 + FFN(xn2), on M rows */
         memset(a->dxn, 0, sizeof(float) * ND);
         if (!W->moe) {
             swiglu_ffn_backward(pool, a->dxn, G->w13, G->w2, a->dx, A->h, A->a, A->xn2, W->w13,
-                                W->w2, a->dh, a->da, N, D, c->ffn_hidden);
+                                W->w2, a->dh, a->da, M, D, c->ffn_hidden);
         } else {
             if (c->n_shared)
                 swiglu_ffn_backward(pool, a->dxn, G->sw13, G->sw2, a->dx, A->h, A->a, A->xn2,
-                                    W->sw13, W->sw2, a->dh, a->da, N, D, c->expert_hidden);
+                                    W->sw13, W->sw2, a->dh, a->da, M, D, c->expert_hidden);
             ts_moe_experts_backward(pool, a->dxn, G->ew1, G->ew3, G->ew2, a->dgw, a->dx, &A->ms,
-                                    W->ew1, W->ew3, W->ew2, N, md, a->moe_scratch);
-            ts_moe_route_backward(pool, a->dxn, G->router, &A->ms, a->dgw, A->xn2, W->router, N,
-                                  a->T, alpha, md, a->dlogit_r);
+                                    W->ew1, W->ew3, W->ew2, M, md, a->moe_scratch);
+            /* the head's rows balance as one group: they are not whole sequences */
+            ts_moe_route_backward(pool, a->dxn, G->router, &A->ms, a->dgw, A->xn2, W->router, M,
+                                  M < N ? M : a->T, alpha, md, a->dlogit_r);
         }
-        ts_rmsnorm_backward(a->dx, G->ffn_norm, a->dxn, A->x2, W->ffn_norm, A->rstd2, N, D);
-        /* attention: x2 = x + attg · woᵀ */
-        ts_gemm(pool, false, false, N, HD, D, 1.0f, a->dx, D, W->wo, HD, 0.0f, a->datt, HD);
-        ts_gemm(pool, true, false, D, HD, N, 1.0f, a->dx, D, A->attg, HD, 1.0f, G->wo, HD);
+        ts_rmsnorm_backward(a->dx, G->ffn_norm, a->dxn, A->x2, W->ffn_norm, A->rstd2, M, D);
+        /* attention: x2 = x + attg · woᵀ; then back to all N rows */
+        ts_gemm(pool, false, false, M, HD, D, 1.0f, a->dx, D, W->wo, HD, 0.0f, a->datt, HD);
+        ts_gemm(pool, true, false, D, HD, M, 1.0f, a->dx, D, A->attg, HD, 1.0f, G->wo, HD);
+        if (M < N) {
+            expand_rows(a->dx, D, a->head_rows, M, N);
+            expand_rows(a->datt, HD, a->head_rows, M, N);
+        }
         memset(a->dqkvg, 0, sizeof(float) * (size_t)N * QW);
         float *datty = a->dbuf, *att_scratch = a->dbuf + (size_t)N * HD;
         ts_dra_gate_backward(datty, a->dqkvg + 3 * HD, QW, a->datt, A->atty, A->g, N, H, hd,

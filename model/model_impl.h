@@ -95,10 +95,11 @@ typedef struct {
     float *xnf;   /* [N,D] */
     float *rstdf; /* [N] */
     float *logits; /* [N,V] (or [n_head,V]); dlogits in the backward pass */
-    /* When head_rows is set, the output head runs on those n_head positions
-     * only, in that order (xh gathers their normed states, logits holds
-     * n_head rows): training sets the positions its loss counts, so the
-     * head's GEMMs and softmax skip prompt and media tokens. NULL: all N. */
+    /* When head_rows is set (ascending), the output head runs on those
+     * n_head positions only, in that order, and so do the last block's
+     * output projection and FFN (ts_acts_block_rows): xout, xnf, xh and
+     * logits hold n_head rows. Training sets the positions its loss counts,
+     * so that work skips prompt and media tokens. NULL: all N. */
     const int32_t *head_rows;
     int n_head;
     float *xh; /* [N,D] (training only) */
@@ -126,6 +127,9 @@ void ts_acts_free(ts_acts *a);
  * expert selection of the previous forward (tests hold routing fixed). */
 void ts_model_forward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32_t *ids,
                       bool keep_routing);
+/* Rows that block l's output projection and FFN run on: N, or n_head for
+ * the last block when head_rows is set (its other rows reach no loss). */
+int ts_acts_block_rows(const ts_model *m, const ts_acts *a, int l);
 /* Backward from dlogits in a->logits (already computed by the caller) into
  * the gradient weights g (accumulated). gate_dpen: derivative of the gate
  * penalty per gate; alpha: balance-loss weight. */

@@ -4,6 +4,8 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "nn/fastexp.h"
+
 static inline float dot(const float *a, const float *b, int n) {
     float s = 0;
     for (int i = 0; i < n; i++) s += a[i] * b[i];
@@ -35,9 +37,12 @@ void ts_attention_head_forward(float *out, int ldo, float *probs, const float *q
             for (int s = h0; s < h1; s++)
                 p[s] = -INFINITY;
             float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
             for (int s = 0; s <= t; s++) mx = p[s] > mx ? p[s] : mx;
             float sum = 0;
-            for (int s = 0; s <= t; s++) sum += (p[s] = expf(p[s] - mx));
+#pragma omp simd reduction(+ : sum)
+            for (int s = 0; s <= t; s++)
+                sum += (p[s] = ts_expf(p[s] - mx));
             float inv = 1.0f / sum;
             for (int s = 0; s <= t; s++) p[s] *= inv;
             for (int s = t + 1; s < T; s++) p[s] = 0.0f; /* masked */
@@ -100,7 +105,7 @@ void ts_dra_gate_forward(float *y, float *g, const float *glogit, int ldg, const
                          int H, int hd) {
     for (int n = 0; n < N; n++)
         for (int h = 0; h < H; h++) {
-            float gv = 1.0f / (1.0f + expf(-glogit[(size_t)n * ldg + h]));
+            float gv = ts_sigmoidf(glogit[(size_t)n * ldg + h]);
             g[(size_t)n * H + h] = gv;
             float m = gv > 0.5f ? gv : 0.0f;
             const float *xs = x + ((size_t)n * H + h) * hd;

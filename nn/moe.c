@@ -1,9 +1,9 @@
 #include "nn/moe.h"
 
 #include <cblas.h>
-#include <math.h>
 #include <string.h>
 
+#include "nn/fastexp.h"
 #include "nn/linear.h"
 #include "nn/swiglu.h"
 
@@ -29,7 +29,9 @@ static void route_part(void *vctx, int p, int np, int worker) {
     const ts_moe_dims d = j->d;
     for (int n = chunk_begin(j->N, p, j->parts); n < chunk_begin(j->N, p + 1, j->parts); n++) {
         float *s = j->st->s + (size_t)n * d.E;
-        for (int e = 0; e < d.E; e++) s[e] = 1.0f / (1.0f + expf(-s[e]));
+#pragma omp simd
+        for (int e = 0; e < d.E; e++)
+            s[e] = ts_sigmoidf(s[e]);
         int32_t *sel = j->st->sel + (size_t)n * d.K;
         if (!j->keep) {
             uint8_t taken[TS_MOE_MAX_EXPERTS] = {0};
