@@ -71,7 +71,6 @@ static void layout(const ts_model *m, ts_acts *a, bump *b) {
     a->xnf = TAKE_F(b, N * D);
     a->rstdf = TAKE_F(b, N);
     a->logits = TAKE_F(b, N * (size_t)c->vocab_size);
-    a->xh = a->train ? TAKE_F(b, N * D) : NULL;
     a->losses = TAKE_F(b, N);
     a->pos = TAKE_I(b, N);
     a->rope_row = TAKE_I(b, N);
@@ -277,12 +276,7 @@ void ts_model_forward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32_
     /* xout holds the head's rows, compact, when head_rows is set */
     const int M = ts_acts_block_rows(m, a, c->n_layers - 1);
     ts_rmsnorm_forward(a->xnf, a->rstdf, a->xout, m->w.out_norm, M, D, c->norm_eps);
-    if (!a->head_rows) {
-        ts_linear_forward(pool, a->logits, a->xnf, m->w.output, NULL, N, D, c->vocab_size);
-        return;
-    }
-    memcpy(a->xh, a->xnf, sizeof(float) * (size_t)M * D);
-    if (M) ts_linear_forward(pool, a->logits, a->xh, m->w.output, NULL, M, D, c->vocab_size);
+    if (M) ts_linear_forward(pool, a->logits, a->xnf, m->w.output, NULL, M, D, c->vocab_size);
 }
 
 /* ---- backward ----------------------------------------------------------------------- */
@@ -307,12 +301,9 @@ void ts_model_backward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32
     /* head: logits = xnf · outputᵀ (a->logits holds dlogits now); with
      * head_rows, xnf, xout and the last block's rows are the head's, compact */
     int M = ts_acts_block_rows(m, a, c->n_layers - 1);
-    if (!a->head_rows) {
-        ts_gemm(pool, false, false, N, D, V, 1.0f, a->logits, V, m->w.output, D, 0.0f, a->dxn, D);
-        ts_gemm(pool, true, false, V, D, N, 1.0f, a->logits, V, a->xnf, D, 1.0f, g->output, D);
-    } else if (M) {
+    if (M) {
         ts_gemm(pool, false, false, M, D, V, 1.0f, a->logits, V, m->w.output, D, 0.0f, a->dxn, D);
-        ts_gemm(pool, true, false, V, D, M, 1.0f, a->logits, V, a->xh, D, 1.0f, g->output, D);
+        ts_gemm(pool, true, false, V, D, M, 1.0f, a->logits, V, a->xnf, D, 1.0f, g->output, D);
     }
     memset(a->dx, 0, sizeof(float) * ND);
     ts_rmsnorm_backward(a->dx, g->out_norm, a->dxn, a->xout, m->w.out_norm, a->rstdf, M, D);

@@ -97,12 +97,11 @@ typedef struct {
     float *logits; /* [N,V] (or [n_head,V]); dlogits in the backward pass */
     /* When head_rows is set (ascending), the output head runs on those
      * n_head positions only, in that order, and so do the last block's
-     * output projection and FFN (ts_acts_block_rows): xout, xnf, xh and
+     * output projection and FFN (ts_acts_block_rows): xout, xnf and
      * logits hold n_head rows. Training sets the positions its loss counts,
      * so that work skips prompt and media tokens. NULL: all N. */
     const int32_t *head_rows;
     int n_head;
-    float *xh; /* [N,D] (training only) */
     float *losses; /* [N] */
     int32_t *pos;  /* [N] 1-D positions */
     int32_t *rope_row, *rope_col; /* [N] each their RoPE positions (ts_grid_positions) */

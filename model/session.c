@@ -451,14 +451,17 @@ ts_status ts_session_feed(ts_session *s, const int32_t *ids, int n, float *logit
                            s->m->c.vocab_size);
     memcpy(s->ids + s->n, ids, sizeof *ids * (size_t)n);
     if (s->n == 0 && n > 1) {
-        /* a fresh prompt: one batched pass fills the cache */
+        /* a fresh prompt: one batched pass fills the cache; only the last
+         * token's logits are wanted, so the head and the last block's FFN
+         * run on that row alone */
         ts_acts a;
         ts_status st = ts_acts_new(s->m, 1, n, false, &a);
         if (st) return st;
         a.kcache = s->kc, a.vcache = s->vc, a.cache_len = s->max_len;
+        const int32_t last = n - 1;
+        a.head_rows = &last, a.n_head = 1;
         ts_model_forward(s->m, s->pool, &a, ids, false);
-        memcpy(s->logits, a.logits + (size_t)(n - 1) * s->m->c.vocab_size,
-               sizeof(float) * (size_t)s->m->c.vocab_size);
+        memcpy(s->logits, a.logits, sizeof(float) * (size_t)s->m->c.vocab_size);
         ts_acts_free(&a);
         s->n = n;
     } else {
