@@ -324,8 +324,9 @@ void ts_model_backward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32
             ts_moe_experts_backward(pool, a->dxn, G->ew1, G->ew3, G->ew2, a->dgw, a->dx, &A->ms,
                                     W->ew1, W->ew3, W->ew2, M, md, a->moe_scratch);
             /* the head's rows balance as one group: they are not whole sequences */
-            ts_moe_route_backward(pool, a->dxn, G->router, &A->ms, a->dgw, A->xn2, W->router, M,
-                                  M < N ? M : a->T, alpha, md, a->dlogit_r);
+            if (M)
+                ts_moe_route_backward(pool, a->dxn, G->router, &A->ms, a->dgw, A->xn2, W->router, M,
+                                      M < N ? M : a->T, alpha, md, a->dlogit_r);
         }
         ts_rmsnorm_backward(a->dx, G->ffn_norm, a->dxn, A->x2, W->ffn_norm, A->rstd2, M, D);
         /* attention: x2 = x + attg · woᵀ; then back to all N rows */

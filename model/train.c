@@ -253,9 +253,10 @@ ts_status ts_trainer_step(ts_trainer *t, const int32_t *tokens, const uint8_t *m
     int64_t open = 0;
     for (int l = 0; l < c->n_layers; l++) {
         const float *g = a->L[l].g;
-        for (size_t i = 0; i < (size_t)N * H; i++) gsum += g[i], open += g[i] > 0.5f;
-        if (!m->w.L[l].moe) continue;
+        for (size_t i = 0; i < (size_t)N * H; i++)
+            gsum += g[i], open += g[i] > 0.5f;
         int M = ts_acts_block_rows(m, a, l); /* the head's rows balance as one group */
+        if (!m->w.L[l].moe || M == 0) continue;
         aux += t->tc.balance_alpha *
                ts_moe_balance_loss(&a->L[l].ms, M, M < N ? M : t->tc.seq_len, md);
     }
@@ -276,6 +277,7 @@ ts_status ts_trainer_step(ts_trainer *t, const int32_t *tokens, const uint8_t *m
         int64_t load[TS_MOE_MAX_EXPERTS];
         layer_loads(t, l, load);
         double mean = (double)ts_acts_block_rows(m, a, l) * c->n_experts_used / E;
+        if (mean == 0) continue; /* no answer in the batch: the last block routed nothing */
         for (int e = 0; e < E; e++) {
             double d = mean - (double)load[e];
             m->w.L[l].rbias[e] += t->tc.bias_gamma * (float)((d > 0) - (d < 0));

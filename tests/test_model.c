@@ -778,6 +778,32 @@ static void test_router_bias_balances_load(void **state) {
     ts_model_free(m);
 }
 
+/* A batch whose mask counts no position (no answer in it) trains nothing:
+ * the step succeeds, its loss is 0 and every weight stays finite. */
+static void test_step_without_answers(void **state) {
+    ts_model_config cf = copy_config();
+    ts_model *m;
+    assert_int_equal(ts_model_new(&cf, 31, &m), TS_OK);
+    ts_train_config tc = ts_train_config_default();
+    tc.batch = 4, tc.seq_len = CP_T;
+    ts_trainer *t;
+    assert_int_equal(ts_trainer_new(m, &tc, NULL, &t), TS_OK);
+    ts_rng r;
+    ts_rng_seed(&r, 4);
+    int32_t tok[4 * (CP_T + 1)];
+    uint8_t mask[4 * CP_T];
+    copy_batch(&r, 4, tok, mask);
+    memset(mask, 0, sizeof mask);
+    ts_train_stats st;
+    assert_int_equal(ts_trainer_step(t, tok, mask, &st), TS_OK);
+    assert_int_equal(st.n_targets, 0);
+    assert_true(st.loss == 0.0 && isfinite(st.aux_loss));
+    for (size_t i = 0; i < m->n_params; i++)
+        assert_true(isfinite(m->params[i]));
+    ts_trainer_free(t);
+    ts_model_free(m);
+}
+
 /* ts_lm_train on a frozen model (lr ~ 0) whose router sends every token to
  * experts 0 and 1: after the one step, the end-of-training bias refinement must
  * balance the load that the final val evaluation reports; with γ = 0 it must
@@ -882,6 +908,7 @@ int main(void) {
         cmocka_unit_test(test_turns_equal_separate_records),
         cmocka_unit_test(test_checkpoint_resume_gives_identical_losses),
         cmocka_unit_test(test_router_bias_balances_load),
+        cmocka_unit_test(test_step_without_answers),
         cmocka_unit_test(test_lm_train_refines_router_bias),
         cmocka_unit_test(test_generate_deterministic),
     };
