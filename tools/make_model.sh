@@ -6,11 +6,10 @@
 #   stage 4  every medium encoded once into token shards   -> $OUT/shards/, $OUT/heldout/
 #   stage 5  the MoE decoder on the shards (q8_0 weights)  -> $OUT/tessera.gguf
 #   then     models/tessera.gguf
-# Budget on this 2-core machine (measured, 10 min of a niced test run
-# beside it): voices 20 s, text and BPE 10 s, VQ-VAE 8000 steps 494 s,
-# shards 150 s, decoder 25000 steps 4693 s: 89 min in all (the limit is
-# 100; LM_TIME stops the decoder with its model written if a busy machine
-# runs slower).
+# Budget on this 2-core machine (measured): voices 20 s, text and BPE 10 s,
+# VQ-VAE 8000 steps 494 s, shards 150 s, decoder 32000 steps 4290 s: 83 min
+# in all (the limit is 100; LM_TIME stops the decoder with its model
+# written if a busy machine runs slower).
 # Each stage is skipped when its output exists; an interrupted stage resumes
 # from its checkpoint (VQ-VAE and decoder) when run again. Progress and ETA
 # of each stage on stderr; per-stage wall times in $OUT/times.tsv.
@@ -18,7 +17,7 @@
 # BPE_VOCAB (4096), VQ_STEPS (8000), VQ_MAX (25000 images per source),
 # VQ_SCENES (20000: generated scenes among the VQ-VAE's images),
 # SCENES (40000), TONES (20000), REPEAT (augmented copies per source, see
-# below), LM_STEPS (25000), LM_TIME (4800 s), LM_CONFIG (decoder sizes),
+# below), LM_STEPS (32000), LM_TIME (4800 s), LM_CONFIG (decoder sizes),
 # LM_BATCH (8), LM_SEQ (256), TURNS (1: questions per shard record, see
 # build-shards --turns), TIE_CODES (0: free embedding rows for the media
 # codes; 1: a learned projection of their codebook vectors, train-mm
@@ -40,7 +39,7 @@ TONES=${TONES:-20000}
 # (images flipped/shifted, clips speed/gain/shift/noise-perturbed): the small
 # audio sets and CIFAR-10 get a fair share of the decoder's steps
 REPEAT=${REPEAT:-cifar10=4,twemoji=2,fsdd=16,speech_commands=24,espeak-ng=3,asterisk=2}
-LM_STEPS=${LM_STEPS:-25000}
+LM_STEPS=${LM_STEPS:-32000}
 LM_TIME=${LM_TIME:-4800}
 LM_CONFIG=${LM_CONFIG:-d_model=128,n_heads=4,head_dim=32,n_layers=4,ffn_hidden=384,n_experts=16,n_experts_used=4,expert_hidden=128,context=512}
 LM_BATCH=${LM_BATCH:-8}
