@@ -196,7 +196,7 @@ int ts_acts_block_rows(const ts_model *m, const ts_acts *a, int l) {
     return a->head_rows && l == m->c.n_layers - 1 ? a->n_head : a->B * a->T;
 }
 
-/* rows [0, R) of x [.., w] move to rows[0..R) (ascending), in place */
+/* rows rows[0..R) (ascending) of x [.., w] move to rows 0..R-1, in place */
 static void compact_rows(float *x, int w, const int32_t *rows, int R) {
     for (int r = 0; r < R; r++)
         if (rows[r] != r) memcpy(x + (size_t)r * w, x + (size_t)rows[r] * w, sizeof(float) * w);
