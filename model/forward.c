@@ -151,6 +151,117 @@ static void attn_bwd_task(void *vctx, int i, int n, int worker) {
                                j->T, j->hd, j->scratch + (size_t)i * 64 * j->T);
 }
 
+/* ---- the row-wise layers over the pool --------------------------------------------------- */
+
+/* RMSNorm, RoPE, the DRA gate and the zeroing around them touch each row on
+ * its own, so each pool task takes a contiguous block of rows; a weight
+ * gradient summed over rows (RMSNorm's w, the gate bias) is split by
+ * columns instead, each column summed over all rows in row order. Either
+ * split gives the same bytes as one thread. */
+typedef enum { NORM_FWD, NORM_BWD, PRE_ATTN, GATE_FWD, GATE_BWD, POST_ATTN_BWD } rows_op;
+
+typedef struct {
+    rows_op op;
+    const ts_model *m;
+    const ts_acts *a;
+    ts_layer_acts *A;
+    const ts_layer_w *W;
+    const ts_layer_w *G;
+    /* NORM_*: out/dinp, rstd, inp, dout, w, dw over N rows of C */
+    float *out, *rstd, *dw;
+    const float *inp, *dout, *w;
+    int N, C, parts;
+    float eps, dpen;
+} rows_job;
+
+static void rows_part(void *vctx, int p, int np, int worker) {
+    const rows_job *j = vctx;
+    const ts_model_config *c = j->m ? &j->m->c : NULL; /* NULL for the NORM_ jobs */
+    const int H = c ? c->n_heads : 0, hd = c ? c->head_dim : 0, HD = H * hd, QW = 3 * HD + H;
+    const int n0 = (int)((int64_t)j->N * p / j->parts),
+              n1 = (int)((int64_t)j->N * (p + 1) / j->parts);
+    const int n = n1 - n0;
+    const ts_acts *a = j->a;
+    const int32_t *row = a ? a->rope_row + n0 : NULL;
+    const int32_t *col = a && a->rope_col ? a->rope_col + n0 : NULL;
+    switch (j->op) {
+    case NORM_FWD:
+        ts_rmsnorm_forward(j->out + (size_t)n0 * j->C, j->rstd ? j->rstd + n0 : NULL,
+                           j->inp + (size_t)n0 * j->C, j->w, n, j->C, j->eps);
+        break;
+    case NORM_BWD: {
+        size_t o = (size_t)n0 * j->C;
+        ts_rmsnorm_backward_rows(j->out + o, j->dout + o, j->inp + o, j->w, j->rstd + n0, n, j->C);
+        int c0 = (int)((int64_t)j->C * p / j->parts),
+            c1 = (int)((int64_t)j->C * (p + 1) / j->parts);
+        if (j->dw) ts_rmsnorm_backward_dw(j->dw, j->dout, j->inp, j->rstd, j->N, j->C, c0, c1);
+        break;
+    }
+    case PRE_ATTN: { /* the gate bias, then q and k turned by their positions */
+        float *x = j->A->qkvg + (size_t)n0 * QW;
+        for (int r = 0; r < n; r++)
+            for (int h = 0; h < H; h++)
+                x[(size_t)r * QW + 3 * HD + h] += j->W->bgate[h];
+        ts_rope_forward(x, QW, n, H, hd, row, col, j->m->rope_cos, j->m->rope_sin);
+        ts_rope_forward(x + HD, QW, n, H, hd, row, col, j->m->rope_cos, j->m->rope_sin);
+        break;
+    }
+    case GATE_FWD:
+        ts_dra_gate_forward(j->A->attg + (size_t)n0 * HD, j->A->g + (size_t)n0 * H,
+                            j->A->qkvg + (size_t)n0 * QW + 3 * HD, QW, j->A->atty + (size_t)n0 * HD,
+                            n, H, hd);
+        break;
+    case GATE_BWD: /* dqkvg's rows zeroed; the gate's columns and datty written */
+        memset(a->dqkvg + (size_t)n0 * QW, 0, sizeof(float) * (size_t)n * QW);
+        ts_dra_gate_backward(a->dbuf + (size_t)n0 * HD, a->dqkvg + (size_t)n0 * QW + 3 * HD, QW,
+                             a->datt + (size_t)n0 * HD, j->A->atty + (size_t)n0 * HD,
+                             j->A->g + (size_t)n0 * H, n, H, hd, j->dpen);
+        break;
+    case POST_ATTN_BWD: { /* dq and dk turned back; dxn zeroed; the gate bias's gradient */
+        float *dx = a->dqkvg + (size_t)n0 * QW;
+        ts_rope_backward(dx, QW, n, H, hd, row, col, j->m->rope_cos, j->m->rope_sin);
+        ts_rope_backward(dx + HD, QW, n, H, hd, row, col, j->m->rope_cos, j->m->rope_sin);
+        memset(a->dxn + (size_t)n0 * c->d_model, 0, sizeof(float) * (size_t)n * c->d_model);
+        int h0 = (int)((int64_t)H * p / j->parts), h1 = (int)((int64_t)H * (p + 1) / j->parts);
+        for (int h = h0; h < h1; h++) {
+            float s = 0;
+            for (int r = 0; r < j->N; r++)
+                s += a->dqkvg[(size_t)r * QW + 3 * HD + h];
+            j->G->bgate[h] += s;
+        }
+        break;
+    }
+    }
+}
+
+static void rows_pool(ts_pool *pool, rows_job *j) {
+    j->parts = ts_pool_threads(pool);
+    if (j->parts > j->N / 16) j->parts = 1; /* too few rows to share */
+    ts_pool_run(j->parts > 1 ? pool : NULL, j->parts, rows_part, j);
+}
+
+static void norm_forward(ts_pool *pool, float *out, float *rstd, const float *inp, const float *w,
+                         int N, int C, float eps) {
+    rows_job j = {
+        .op = NORM_FWD, .out = out, .rstd = rstd, .inp = inp, .w = w, .N = N, .C = C, .eps = eps};
+    rows_pool(pool, &j);
+}
+
+/* dinp[N,C] += and dw[C] += */
+static void norm_backward(ts_pool *pool, float *dinp, float *dw, const float *dout,
+                          const float *inp, const float *w, const float *rstd, int N, int C) {
+    rows_job j = {.op = NORM_BWD,
+                  .out = dinp,
+                  .dw = dw,
+                  .dout = dout,
+                  .inp = inp,
+                  .w = w,
+                  .rstd = (float *)rstd,
+                  .N = N,
+                  .C = C};
+    rows_pool(pool, &j);
+}
+
 /* ---- SwiGLU rows over the pool --------------------------------------------------------- */
 
 typedef struct {
@@ -233,16 +344,14 @@ void ts_model_forward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32_
         const ts_layer_w *W = &m->w.L[l];
         float *out = l + 1 < c->n_layers ? a->L[l + 1].x : a->xout;
         /* x2 = x + Attn(RMSNorm(x)) */
-        ts_rmsnorm_forward(A->xn1, A->rstd1, A->x, W->attn_norm, N, D, c->norm_eps);
+        norm_forward(pool, A->xn1, A->rstd1, A->x, W->attn_norm, N, D, c->norm_eps);
         ts_linear_forward(pool, A->qkvg, A->xn1, W->wqkvg, NULL, N, D, QW);
-        for (int n = 0; n < N; n++)
-            for (int h = 0; h < H; h++) A->qkvg[(size_t)n * QW + 3 * HD + h] += W->bgate[h];
-        ts_rope_forward(A->qkvg, QW, N, H, hd, a->rope_row, a->rope_col, m->rope_cos, m->rope_sin);
-        ts_rope_forward(A->qkvg + HD, QW, N, H, hd, a->rope_row, a->rope_col, m->rope_cos,
-                        m->rope_sin);
+        rows_job rj = {.op = PRE_ATTN, .m = m, .a = a, .A = A, .W = W, .N = N};
+        rows_pool(pool, &rj);
         attn_job aj = {A, NULL, NULL, NULL, a->hide, a->T, H, hd};
         ts_pool_run(pool, a->B * H, attn_fwd_task, &aj);
-        ts_dra_gate_forward(A->attg, A->g, A->qkvg + 3 * HD, QW, A->atty, N, H, hd);
+        rj.op = GATE_FWD;
+        rows_pool(pool, &rj);
         if (a->kcache)
             for (int n = 0; n < N; n++) {
                 size_t o = ((size_t)l * a->cache_len + n) * HD;
@@ -261,7 +370,7 @@ void ts_model_forward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32_
         }
         ts_gemm(pool, false, true, M, D, HD, 1.0f, A->attg, HD, W->wo, HD, 1.0f, A->x2, D);
         /* out = x2 + FFN(RMSNorm(x2)) */
-        ts_rmsnorm_forward(A->xn2, A->rstd2, A->x2, W->ffn_norm, M, D, c->norm_eps);
+        norm_forward(pool, A->xn2, A->rstd2, A->x2, W->ffn_norm, M, D, c->norm_eps);
         memcpy(out, A->x2, sizeof(float) * (size_t)M * D);
         if (!W->moe) {
             swiglu_ffn_forward(pool, out, A->h, A->a, A->xn2, W->w13, W->w2, M, D, c->ffn_hidden);
@@ -275,7 +384,7 @@ void ts_model_forward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32_
     }
     /* xout holds the head's rows, compact, when head_rows is set */
     const int M = ts_acts_block_rows(m, a, c->n_layers - 1);
-    ts_rmsnorm_forward(a->xnf, a->rstdf, a->xout, m->w.out_norm, M, D, c->norm_eps);
+    norm_forward(pool, a->xnf, a->rstdf, a->xout, m->w.out_norm, M, D, c->norm_eps);
     if (M) ts_linear_forward(pool, a->logits, a->xnf, m->w.output, NULL, M, D, c->vocab_size);
 }
 
@@ -306,7 +415,7 @@ void ts_model_backward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32
         ts_gemm(pool, true, false, V, D, M, 1.0f, a->logits, V, a->xnf, D, 1.0f, g->output, D);
     }
     memset(a->dx, 0, sizeof(float) * ND);
-    ts_rmsnorm_backward(a->dx, g->out_norm, a->dxn, a->xout, m->w.out_norm, a->rstdf, M, D);
+    norm_backward(pool, a->dx, g->out_norm, a->dxn, a->xout, m->w.out_norm, a->rstdf, M, D);
     for (int l = c->n_layers - 1; l >= 0; l--) {
         const ts_layer_acts *A = &a->L[l];
         const ts_layer_w *W = &m->w.L[l];
@@ -328,7 +437,7 @@ void ts_model_backward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32
                 ts_moe_route_backward(pool, a->dxn, G->router, &A->ms, a->dgw, A->xn2, W->router, M,
                                       M < N ? M : a->T, alpha, md, a->dlogit_r);
         }
-        ts_rmsnorm_backward(a->dx, G->ffn_norm, a->dxn, A->x2, W->ffn_norm, A->rstd2, M, D);
+        norm_backward(pool, a->dx, G->ffn_norm, a->dxn, A->x2, W->ffn_norm, A->rstd2, M, D);
         /* attention: x2 = x + attg · woᵀ; then back to all N rows */
         ts_gemm(pool, false, false, M, HD, D, 1.0f, a->dx, D, W->wo, HD, 0.0f, a->datt, HD);
         ts_gemm(pool, true, false, D, HD, M, 1.0f, a->dx, D, A->attg, HD, 1.0f, G->wo, HD);
@@ -336,21 +445,22 @@ void ts_model_backward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32
             expand_rows(a->dx, D, a->head_rows, M, N);
             expand_rows(a->datt, HD, a->head_rows, M, N);
         }
-        memset(a->dqkvg, 0, sizeof(float) * (size_t)N * QW);
+        /* datty (in dbuf) and the gate's columns of dqkvg, its other columns zeroed */
+        rows_job rj = {.op = GATE_BWD,
+                       .m = m,
+                       .a = a,
+                       .A = (ts_layer_acts *)A,
+                       .G = G,
+                       .N = N,
+                       .dpen = gate_dpen};
+        rows_pool(pool, &rj);
         float *datty = a->dbuf, *att_scratch = a->dbuf + (size_t)N * HD;
-        ts_dra_gate_backward(datty, a->dqkvg + 3 * HD, QW, a->datt, A->atty, A->g, N, H, hd,
-                             gate_dpen);
         attn_job aj = {A, a->dqkvg, datty, att_scratch, a->hide, a->T, H, hd};
         ts_pool_run(pool, a->B * H, attn_bwd_task, &aj);
-        ts_rope_backward(a->dqkvg, QW, N, H, hd, a->rope_row, a->rope_col, m->rope_cos,
-                         m->rope_sin);
-        ts_rope_backward(a->dqkvg + HD, QW, N, H, hd, a->rope_row, a->rope_col, m->rope_cos,
-                         m->rope_sin);
-        for (int n = 0; n < N; n++)
-            for (int h = 0; h < H; h++) G->bgate[h] += a->dqkvg[(size_t)n * QW + 3 * HD + h];
-        memset(a->dxn, 0, sizeof(float) * ND);
+        rj.op = POST_ATTN_BWD; /* and dxn zeroed */
+        rows_pool(pool, &rj);
         ts_linear_backward(pool, a->dxn, G->wqkvg, NULL, a->dqkvg, A->xn1, W->wqkvg, N, D, QW);
-        ts_rmsnorm_backward(a->dx, G->attn_norm, a->dxn, A->x, W->attn_norm, A->rstd1, N, D);
+        norm_backward(pool, a->dx, G->attn_norm, a->dxn, A->x, W->attn_norm, A->rstd1, N, D);
     }
     ts_embedding_backward(g->tok_embd, a->dx, ids, N, D);
 }

@@ -180,6 +180,12 @@ typedef struct {
     float scale;
 } clip_job;
 
+/* the chunks cover the trained tensors; the untrained one (the router bias) gets no gradient */
+static void zero_grads(void *vctx, int i, int n, int worker) {
+    ts_trainer *t = vctx;
+    memset(t->grads + t->chunks[i].off, 0, sizeof(float) * t->chunks[i].n);
+}
+
 static void clip_sum(void *vctx, int i, int n, int worker) {
     clip_job *j = vctx;
     const chunk *c = &j->t->chunks[i];
@@ -240,7 +246,7 @@ ts_status ts_trainer_step(ts_trainer *t, const int32_t *tokens, const uint8_t *m
     const int N = t->tc.batch * t->tc.seq_len, H = c->n_heads, E = c->n_experts;
     const ts_moe_dims md = ts_model_moe_dims(c);
     int cnt = prepare(t, tokens, mask);
-    memset(t->grads, 0, sizeof(float) * m->n_params);
+    ts_pool_run(t->pool, t->n_chunks, zero_grads, t);
     ts_acts *a = &t->acts;
     ts_model_forward(m, t->pool, a, t->inputs, false);
     /* losses, and the logits replaced by their gradient, in one pass */

@@ -116,11 +116,52 @@ static void combine_part(void *vctx, int p, int np, int worker) {
     }
 }
 
+/* Experts differ in their row counts, so a pool task per expert (task i on
+ * worker i % n) can leave one worker with most of the rows. Instead each
+ * worker gets one task: the experts handed out largest first, each to the
+ * worker with the fewest rows so far (ties: the lower worker). Every expert
+ * still runs whole on one worker and writes only its own rows and weight
+ * gradients, so the bytes do not depend on the plan. */
+typedef struct {
+    expert_job *j;
+    void (*run)(void *, int, int, int);
+    int16_t owner[TS_MOE_MAX_EXPERTS];
+} expert_plan;
+
+static void plan_task(void *vctx, int w, int nw, int worker) {
+    const expert_plan *p = vctx;
+    for (int e = 0; e < p->j->d.E; e++)
+        if (p->owner[e] == w) p->run(p->j, e, p->j->d.E, worker);
+}
+
+static void run_experts(ts_pool *pool, expert_job *j, void (*run)(void *, int, int, int)) {
+    const ts_moe_dims d = j->d;
+    int W = ts_pool_threads(pool);
+    if (W > d.E) W = d.E;
+    expert_plan p = {j, run, {0}};
+    int64_t rows[TS_MOE_MAX_EXPERTS] = {0}, load[TS_MOE_MAX_EXPERTS] = {0};
+    bool done[TS_MOE_MAX_EXPERTS] = {0};
+    /* a call costs about as much as a few rows, so empty experts count too */
+    for (int e = 0; e < d.E; e++)
+        rows[e] = j->st->offs[e + 1] - j->st->offs[e] + 4;
+    for (int k = 0; k < d.E; k++) {
+        int e = -1, w = 0;
+        for (int i = 0; i < d.E; i++)
+            if (!done[i] && (e < 0 || rows[i] > rows[e])) e = i;
+        for (int i = 1; i < W; i++)
+            if (load[i] < load[w]) w = i;
+        done[e] = true;
+        p.owner[e] = (int16_t)w;
+        load[w] += rows[e];
+    }
+    ts_pool_run(W > 1 ? pool : NULL, W, plan_task, &p);
+}
+
 void ts_moe_experts_forward(ts_pool *pool, float *out, ts_moe_state *st, const float *u,
                             const float *W1, const float *W3, const float *W2, int N,
                             ts_moe_dims d) {
     expert_job j = {.st = st, .u = u, .W1 = W1, .W3 = W3, .W2 = W2, .out = out, .N = N, .d = d};
-    ts_pool_run(pool, d.E, expert_fwd, &j);
+    run_experts(pool, &j, expert_fwd);
     j.parts = n_parts(pool, N);
     ts_pool_run(j.parts > 1 ? pool : NULL, j.parts, combine_part, &j);
 }
@@ -197,7 +238,7 @@ void ts_moe_experts_backward(ts_pool *pool, float *du, float *dW1, float *dW3, f
                     .scratch = scratch, .N = N, .d = d};
     j.parts = n_parts(pool, N);
     ts_pool_run(j.parts > 1 ? pool : NULL, j.parts, uncombine_part, &j);
-    ts_pool_run(pool, d.E, expert_bwd, &j);
+    run_experts(pool, &j, expert_bwd);
     ts_pool_run(j.parts > 1 ? pool : NULL, j.parts, scatter_part, &j);
 }
 
