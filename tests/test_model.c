@@ -138,6 +138,63 @@ static void test_full_backward_matches_finite_differences(void **state) {
     }
 }
 
+/* On a pool the row-wise layers split the rows (and their weight gradients
+ * the columns) between workers, and the matrix products their rows: the
+ * loss and every gradient stay those of one thread, up to the rounding of
+ * the products. 64 rows: 2 or 3 parts. */
+static void test_backward_on_a_pool_matches_one_thread(void **state) {
+    ts_model_config cf = tu_tiny_decoder_config();
+    ts_model *m;
+    assert_int_equal(ts_model_new(&cf, 3, &m), TS_OK);
+    scramble(m, 12, 0.4f);
+    const int B = 4, T = 16, N = B * T, V = cf.vocab_size;
+    int32_t ids[64], targets[64];
+    float w[64];
+    ts_rng r;
+    ts_rng_seed(&r, 13);
+    for (int n = 0; n < N; n++) {
+        ids[n] = (int32_t)ts_rng_below(&r, 11);
+        targets[n] = (int32_t)ts_rng_below(&r, 11);
+        w[n] = 1.0f / N;
+    }
+    float *grads[3];
+    double loss[3];
+    ts_pool *pools[3] = {NULL, ts_pool_new(2), ts_pool_new(3)};
+    for (int t = 0; t < 3; t++) {
+        ts_acts a;
+        assert_int_equal(ts_acts_new(m, B, T, true, &a), TS_OK);
+        grads[t] = calloc(m->n_params, sizeof(float));
+        ts_weights g;
+        g.L = calloc((size_t)cf.n_layers, sizeof *g.L);
+        ts_model_bind(m, grads[t], &g);
+        ts_model_forward(m, pools[t], &a, ids, false);
+        ts_cross_entropy_fused(pools[t], a.losses, a.logits, targets, w, N, V);
+        loss[t] = 0;
+        for (int n = 0; n < N; n++)
+            loss[t] += (double)w[n] * a.losses[n];
+        ts_model_backward(m, pools[t], &a, ids, &g, 0.01f, 0.1f);
+        free(g.L);
+        ts_acts_free(&a);
+    }
+    for (int t = 1; t < 3; t++) {
+        assert_true(fabs(loss[t] - loss[0]) < 1e-6 * (1 + fabs(loss[0])));
+        for (int i = 0; i < m->n_info; i++) {
+            const ts_param_info *p = &m->info[i];
+            double big = 0, diff = 0;
+            for (size_t k = p->off; k < p->off + p->n; k++) {
+                big = fmax(big, fabs(grads[0][k]));
+                diff = fmax(diff, fabs(grads[t][k] - grads[0][k]));
+            }
+            if (diff > 1e-5 * (1 + big)) print_error("%s: %g of %g\n", p->name, diff, big);
+            assert_true(diff <= 1e-5 * (1 + big));
+        }
+        ts_pool_free(pools[t]);
+    }
+    for (int t = 0; t < 3; t++)
+        free(grads[t]);
+    ts_model_free(m);
+}
+
 /* The head and the last block's FFN on the counted rows only (training's
  * shortcut) give the same loss and gradients as the full model with zero
  * weights elsewhere (without the balance loss, which groups the last
@@ -898,6 +955,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_backward_matches_finite_differences),
         cmocka_unit_test(test_compact_head_equals_full_head),
+        cmocka_unit_test(test_backward_on_a_pool_matches_one_thread),
         cmocka_unit_test(test_kv_cache_matches_full_forward),
         cmocka_unit_test(test_grid_positions_and_cache),
         cmocka_unit_test(test_continuations_match_full_scoring),

@@ -566,6 +566,46 @@ static void test_moe_backward_fixed_routing(void **state) {
     moe_free(&c);
 }
 
+/* The experts are shared between workers by their row counts; each still
+ * runs whole on one worker, so any pool gives the bytes of no pool. */
+static void test_moe_experts_same_bytes_on_any_pool(void **state) {
+    ts_rng r;
+    ts_rng_seed(&r, 10);
+    moe_ctx c = {.d = {6, 8, 3, 5}, .N = 40, .T = 10, .alpha = 0};
+    moe_setup(&c, &r);
+    const ts_moe_dims d = c.d;
+    size_t N = c.N, E = d.E, K = d.K, D = d.D, F = d.F;
+    size_t n_out = N * D, n_w = E * F * D, n_scr = N * K * (D + 3 * F);
+    float *ref = zeros(n_out + N * D + 3 * n_w + N * K),
+          *got = zeros(n_out + N * D + 3 * n_w + N * K);
+    float *scratch = zeros(n_scr);
+    ts_pool *pools[3] = {NULL, ts_pool_new(2), ts_pool_new(3)};
+    for (int t = 0; t < 3; t++) {
+        float *o = t ? got : ref;
+        memset(o, 0, sizeof(float) * (n_out + N * D + 3 * n_w + N * K));
+        c.pool = pools[t];
+        c.keep = t > 0; /* the first pass's routing */
+        moe_loss(&c);
+        memcpy(o, c.out, sizeof(float) * n_out);
+        float *du = o + n_out, *dW1 = du + N * D, *dW3 = dW1 + n_w, *dW2 = dW3 + n_w,
+              *dgw = dW2 + n_w;
+        ts_moe_experts_backward(pools[t], du, dW1, dW3, dW2, dgw, c.R, &c.st, c.W1, c.W3, c.W2, c.N,
+                                d, scratch);
+        if (t) assert_memory_equal(ref, got, sizeof(float) * (n_out + N * D + 3 * n_w + N * K));
+    }
+    /* the loads are uneven, so the plan is not one expert per task */
+    int lo = c.N, hi = 0;
+    for (int e = 0; e < d.E; e++) {
+        int n = c.st.offs[e + 1] - c.st.offs[e];
+        lo = n < lo ? n : lo, hi = n > hi ? n : hi;
+    }
+    assert_true(hi > lo + 2);
+    for (int t = 1; t < 3; t++)
+        ts_pool_free(pools[t]);
+    free(ref), free(got), free(scratch);
+    moe_free(&c);
+}
+
 static void test_moe_bias_steers_selection(void **state) {
     ts_rng r;
     ts_rng_seed(&r, 10);
@@ -597,6 +637,7 @@ int main(void) {
         cmocka_unit_test(test_embedding),
         cmocka_unit_test(test_moe_forward_matches_naive),
         cmocka_unit_test(test_moe_backward_fixed_routing),
+        cmocka_unit_test(test_moe_experts_same_bytes_on_any_pool),
         cmocka_unit_test(test_moe_bias_steers_selection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
