@@ -4,7 +4,8 @@
  * two parts, so r is exact), a degree-6 polynomial for e^r, then 2^n put
  * straight into the exponent bits. No branches, so loops over it vectorize
  * under `#pragma omp simd`. Relative error below 1e-7 (about one ulp) on
- * [−87.3, 88]; exp(x) = 0 below −87.34 (−inf included), exp(88) above 88. */
+ * [−87.3, 88]; exp(x) = 0 below −87.34 (−inf included), exp(88) above 88,
+ * NaN for NaN. */
 #ifndef TESSERA_NN_FASTEXP_H
 #define TESSERA_NN_FASTEXP_H
 
@@ -14,7 +15,7 @@
 static inline float ts_expf(float x) {
     const float hi = 88.0f, lo = -87.33654f; /* 2^n stays a normal float */
     float xc = x > hi ? hi : x;
-    xc = xc < lo ? lo : xc;
+    xc = xc >= lo ? xc : lo; /* NaN too: converting it to int below is undefined */
     /* n = round(x / ln2): adding 1.5·2^23 rounds to an integer in the low bits */
     float n = (xc * 1.44269504f + 12582912.0f) - 12582912.0f;
     float r = xc - n * 0.693359375f;
@@ -29,7 +30,7 @@ static inline float ts_expf(float x) {
     int32_t bits = ((int32_t)n + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
-    return x < lo ? 0.0f : p * scale;
+    return x >= lo ? p * scale : x < lo ? 0.0f : x; /* NaN stays NaN */
 }
 
 /* 1 / (1 + e^−x) */

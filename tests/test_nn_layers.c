@@ -220,12 +220,10 @@ static double att_loss(void *v) {
     return project(c->out, c->R, (size_t)c->T * c->hd);
 }
 
-/* Plain causal attention, then with hidden key spans: from row 12 on keys
- * [5, 12) are hidden, and from row 50 on keys [20, 50), a span that crosses
- * the first row block. */
 /* ts_expf against exp in double over the whole float range it serves, and
  * at its edges: within 2e-7 relative, exactly 1 at 0, 0 at −inf and far
- * below, finite far above; the sigmoid is 1/2 at 0 and saturates cleanly. */
+ * below, finite far above, NaN for NaN; the sigmoid is 1/2 at 0 and
+ * saturates cleanly. */
 static void test_fast_exp(void **state) {
     double worst = 0;
     for (float x = -87.0f; x <= 88.0f; x += 0.00731f) {
@@ -236,11 +234,15 @@ static void test_fast_exp(void **state) {
     assert_true(ts_expf(0.0f) == 1.0f);
     assert_true(ts_expf(-INFINITY) == 0.0f && ts_expf(-200.0f) == 0.0f);
     assert_true(isfinite(ts_expf(1000.0f)) && ts_expf(1000.0f) > 1e38f);
+    assert_true(isnan(ts_expf(NAN)) && isnan(ts_sigmoidf(NAN)));
     assert_true(ts_sigmoidf(0.0f) == 0.5f);
     assert_true(ts_sigmoidf(-1000.0f) >= 0.0f && ts_sigmoidf(-1000.0f) < 1e-37f);
     assert_true(ts_sigmoidf(1000.0f) == 1.0f);
 }
 
+/* Plain causal attention, then with hidden key spans: from row 12 on keys
+ * [5, 12) are hidden, and from row 50 on keys [20, 50), a span that crosses
+ * the first row block. */
 static void test_attention_head(void **state) {
     for (int hidden = 0; hidden < 2; hidden++) {
         ts_rng r;
