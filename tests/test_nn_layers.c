@@ -578,13 +578,13 @@ static void test_moe_experts_same_bytes_on_any_pool(void **state) {
     const ts_moe_dims d = c.d;
     size_t N = c.N, E = d.E, K = d.K, D = d.D, F = d.F;
     size_t n_out = N * D, n_w = E * F * D, n_scr = N * K * (D + 3 * F);
-    float *ref = zeros(n_out + N * D + 3 * n_w + N * K),
-          *got = zeros(n_out + N * D + 3 * n_w + N * K);
+    size_t n_all = n_out + N * D + 3 * n_w + N * K; /* out | du | dW1 | dW3 | dW2 | dgw */
+    float *ref = zeros(n_all), *got = zeros(n_all);
     float *scratch = zeros(n_scr);
     ts_pool *pools[3] = {NULL, ts_pool_new(2), ts_pool_new(3)};
     for (int t = 0; t < 3; t++) {
         float *o = t ? got : ref;
-        memset(o, 0, sizeof(float) * (n_out + N * D + 3 * n_w + N * K));
+        memset(o, 0, sizeof(float) * n_all);
         c.pool = pools[t];
         c.keep = t > 0; /* the first pass's routing */
         moe_loss(&c);
@@ -593,7 +593,7 @@ static void test_moe_experts_same_bytes_on_any_pool(void **state) {
               *dgw = dW2 + n_w;
         ts_moe_experts_backward(pools[t], du, dW1, dW3, dW2, dgw, c.R, &c.st, c.W1, c.W3, c.W2, c.N,
                                 d, scratch);
-        if (t) assert_memory_equal(ref, got, sizeof(float) * (n_out + N * D + 3 * n_w + N * K));
+        if (t) assert_memory_equal(ref, got, sizeof(float) * n_all);
     }
     /* the loads are uneven, so the plan is not one expert per task */
     int lo = c.N, hi = 0;
