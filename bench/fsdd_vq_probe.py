@@ -7,6 +7,9 @@ training speakers (no augmentation; codes embedded as their fixed codebook
 vectors, and as free rows) and prints the accuracy on speaker theo for 3
 seeds and their median, with the codes' count, perplexity and mean run
 length. Independent of any shards, so a VQ-VAE can be judged before a build.
+The third row ("latents") feeds the same CNN the encoder's output before
+quantisation (`tokenize --latents`): what the codes would tell if the
+quantiser lost nothing.
 
 usage: /usr/bin/python3 bench/fsdd_vq_probe.py VQ.gguf [FSDD_DIR] [TESSERA]
   FSDD_DIR defaults to ../shared/data/fsdd/recordings, TESSERA to build/tessera
@@ -14,6 +17,7 @@ usage: /usr/bin/python3 bench/fsdd_vq_probe.py VQ.gguf [FSDD_DIR] [TESSERA]
 import os
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import torch
@@ -30,13 +34,17 @@ def main():
     folder = sys.argv[2] if len(sys.argv) > 2 else "../shared/data/fsdd/recordings"
     tessera = sys.argv[3] if len(sys.argv) > 3 else "build/tessera"
     torch.set_num_threads(1)
-    X, Y, held = [], [], []
+    X, Z, Y, held = [], [], [], []
+    tmp = tempfile.TemporaryDirectory()
+    zpath = os.path.join(tmp.name, "z.npy")
     for f in sorted(os.listdir(folder)):
         if not f.endswith(".wav"):
             continue
-        out = subprocess.run([tessera, "tokenize", "-m", vq, "-t", "1", os.path.join(folder, f)],
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run([tessera, "tokenize", "-m", vq, "-t", "1", "--latents", zpath,
+                              os.path.join(folder, f)], capture_output=True, text=True,
+                             check=True).stdout
         X.append([int(v) for v in out.split()])
+        Z.append(np.load(zpath))
         digit, speaker = f.split("_")[:2]
         Y.append(int(digit))
         held.append(speaker == "theo")
@@ -51,23 +59,29 @@ def main():
     a = np.full((len(X), max(len(x) for x in X)), K)
     for i, x in enumerate(X):
         a[i, :len(x)] = x
-    a, Y, held = torch.tensor(a), torch.tensor(Y), torch.tensor(held)
-    for mode in ("frozen", "learned"):
+    z = np.zeros((len(Z), a.shape[1], codebook.shape[1]), np.float32)  # padded with zeros
+    for i, zi in enumerate(Z):
+        z[i, :len(zi)] = zi
+    a, z, Y, held = torch.tensor(a), torch.tensor(z), torch.tensor(Y), torch.tensor(held)
+    for mode in ("frozen", "learned", "latents"):
         accs = []
         for seed in range(3):
             torch.manual_seed(seed)
-            net = Probe(codebook, mode == "frozen", False, 10)
+            net = Probe(codebook, mode != "learned", False, 10)
+            # latents: the rows go straight in, where the other modes look codes up
+            run = (lambda x: net.fc(net.net(x.transpose(1, 2)).amax(2))) if mode == "latents" else net
+            inputs = z if mode == "latents" else a
             opt = torch.optim.AdamW([q for q in net.parameters() if q.requires_grad], lr=2e-3,
                                     weight_decay=0.05)
-            xtr, ytr = a[~held], Y[~held]
+            xtr, ytr = inputs[~held], Y[~held]
             for _ in range(30):
                 for b in torch.randperm(len(xtr)).split(64):
-                    loss = nn.functional.cross_entropy(net(xtr[b]), ytr[b])
+                    loss = nn.functional.cross_entropy(run(xtr[b]), ytr[b])
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
             with torch.no_grad():
-                accs.append((net(a[held]).argmax(1) == Y[held]).float().mean().item() * 100)
+                accs.append((run(inputs[held]).argmax(1) == Y[held]).float().mean().item() * 100)
         print(f"{mode:7s} theo accuracy per seed {' '.join(f'{v:.1f}' for v in accs)}, "
               f"median {np.median(accs):.1f} %", flush=True)
 

@@ -6,24 +6,29 @@
 #include "cli/cli.h"
 
 int cmd_tokenize(int argc, char **argv) {
-    const char *cmd = argv[0], *in = NULL, *model = NULL;
+    const char *cmd = argv[0], *in = NULL, *model = NULL, *zpath = NULL;
     bool json = false;
     long threads = 0;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
-            printf("usage: tessera tokenize FILE [-m MODEL] [--json] [-t N]\n\n"
+            printf("usage: tessera tokenize FILE [-m MODEL] [--json] [--latents OUT.npy] [-t N]\n\n"
                    "Prints the shared-codebook codes of an image (an 8 x 8 grid, raster order)\n"
                    "or an audio clip (25 codes per second, the clip zero-padded to whole codes).\n"
                    "The kind of FILE is found from its content.\n\n"
                    "  -m MODEL  model with a VQ-VAE (default: $TESSERA_MODEL, else\n"
                    "            models/tessera.gguf beside the executable's folder)\n"
                    "  --json    one JSON object: file, kind, shape, codes\n"
+                   "  --latents OUT.npy\n"
+                   "            also write the encoder's output before quantisation, one row\n"
+                   "            of the code width per code (float32, codes x width)\n"
                    "  -t N      threads (default: online CPUs)\n");
             return 0;
         } else if (!strcmp(argv[i], "-m")) {
             if (!(model = cli_value(cmd, argc, argv, &i))) return 1;
         } else if (!strcmp(argv[i], "--json")) {
             json = true;
+        } else if (!strcmp(argv[i], "--latents")) {
+            if (!(zpath = cli_value(cmd, argc, argv, &i))) return 1;
         } else if (!strcmp(argv[i], "-t")) {
             const char *v = cli_value(cmd, argc, argv, &i);
             if (!v || !cli_parse_long(cmd, "-t", v, 1, 256, &threads)) return 1;
@@ -46,6 +51,7 @@ int cmd_tokenize(int argc, char **argv) {
     ts_vq *vq = NULL;
     float *x = NULL;
     int32_t *codes = NULL;
+    float *z = NULL;
     ts_vq_input_kind kind;
     int T = 0, rows = 0, cols = 0;
     ts_pool *pool = ts_pool_new(nt);
@@ -56,9 +62,15 @@ int cmd_tokenize(int argc, char **argv) {
         if (kind == TS_VQ_IMAGE) rows = cols = c->image_size / TS_VQ_DOWN;
         else rows = 1, cols = T / TS_VQ_DOWN;
         codes = malloc((size_t)rows * cols * sizeof *codes);
-        if (!codes) s = ts_fail(TS_ERR_NOMEM, "out of memory");
-        else if (kind == TS_VQ_IMAGE) s = ts_vq_encode_images(vq, pool, x, 1, codes);
-        else s = ts_vq_encode_audio(vq, pool, x, 1, T, codes);
+        if (zpath) z = malloc((size_t)rows * cols * c->dim * sizeof *z);
+        if (!codes || (zpath && !z))
+            s = ts_fail(TS_ERR_NOMEM, "out of memory");
+        else if (kind == TS_VQ_IMAGE)
+            s = ts_vq_encode_images_z(vq, pool, x, 1, codes, z);
+        else
+            s = ts_vq_encode_audio_z(vq, pool, x, 1, T, codes, z);
+        int64_t shape[2] = {(int64_t)rows * cols, c->dim};
+        if (!s && zpath) s = ts_npy_write_f32(zpath, z, shape, 2);
     }
     if (!s && json) {
         printf("{\"file\": ");
@@ -75,6 +87,7 @@ int cmd_tokenize(int argc, char **argv) {
             for (int k = 0; k < cols; k++) printf("%d%c", codes[r * cols + k], k + 1 < cols ? ' ' : '\n');
     }
     free(codes);
+    free(z);
     free(x);
     ts_vq_free(vq);
     ts_pool_free(pool);

@@ -346,6 +346,30 @@ static void test_gguf_round_trip_same_codes(void **state) {
     assert_int_equal(ts_vq_encode_audio(b, pool, mel, 3, 16, ab), TS_OK);
     assert_memory_equal(aa, ab, sizeof aa);
     assert_int_equal(ts_vq_decode_audio(b, pool, ab, 3, 4, ma), TS_OK);
+    /* with the encoder's rows: the same codes, each its row's nearest */
+    enum { DIM = 4 };
+    float zi[N * 9 * DIM], za[12 * DIM];
+    int32_t ci[N * 9], cz[12];
+    assert_int_equal(cfg.dim, DIM);
+    assert_int_equal(ts_vq_encode_images_z(b, pool, x, N, ci, zi), TS_OK);
+    assert_int_equal(ts_vq_encode_audio_z(a, NULL, mel, 3, 16, cz, za), TS_OK);
+    assert_memory_equal(ci, ca, sizeof ci);
+    assert_memory_equal(cz, aa, sizeof cz);
+    for (int i = 0; i < N * 9 + 12; i++) {
+        const float *z = i < N * 9 ? zi + i * DIM : za + (i - N * 9) * DIM;
+        int code = i < N * 9 ? ci[i] : cz[i - N * 9], best = -1;
+        double bd = 0, zz = 0;
+        for (int k = 0; k < cfg.codebook_size; k++) {
+            double d = 0;
+            for (int j = 0; j < DIM; j++)
+                d += pow(z[j] - a->codebook[k * DIM + j], 2);
+            if (best < 0 || d < bd) best = k, bd = d;
+        }
+        for (int j = 0; j < DIM; j++)
+            zz += fabs(z[j]);
+        assert_int_equal(best, code);
+        assert_true(zz > 0);
+    }
     assert_int_equal(ts_vq_encode_audio(a, NULL, mel, 1, 6, aa), TS_ERR_USAGE);
     int32_t bad[9] = {0, 1, 2, 3, 99, 0, 0, 0, 0};
     assert_int_equal(ts_vq_decode_images(a, NULL, bad, 1, ya), TS_ERR_INPUT);
@@ -680,6 +704,19 @@ static void test_cli_train_tokenize_reconstruct(void **state) {
     assert_int_equal(r.code, 0);
     assert_non_null(strstr(r.out, "\"kind\": \"audio\""));
     assert_non_null(strstr(r.out, "\"shape\": [25]"));
+    tu_run_free(&r);
+    /* --latents: the encoder's rows, one per code, as .npy beside the same codes */
+    r = tu_run("tokenize '%s' -m '%s' --latents '%s/z.npy'", tu_sample("word_yes.flac"), model,
+               dir);
+    assert_int_equal(r.code, 0);
+    float *zrows;
+    int64_t zshape[2];
+    int zdims;
+    assert_int_equal(ts_npy_read_f32(tu_path(dir, "z.npy"), &zrows, zshape, &zdims, 2), TS_OK);
+    assert_int_equal(zdims, 2);
+    assert_int_equal(zshape[0], 25);
+    assert_int_equal(zshape[1], 4); /* TINY_ARGS' --dim */
+    free(zrows);
     tu_run_free(&r);
 
     /* reconstruct: the image itself, or two spectrograms one above the other */

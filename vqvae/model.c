@@ -159,6 +159,7 @@ typedef struct {
     float *out;
     const int32_t *codes_in;
     int32_t *codes_out;
+    float *z_out; /* encoding: the encoder's rows before quantisation too (may be NULL) */
     int n, T, chunk;
     const float *norms;
     vq_ws ws[64];
@@ -186,6 +187,7 @@ static void encode_chunk(coder_ctx *c, const vq_net *net, int C, int H, int W, i
     const float *z = vq_net_forward(net, c->vq->params, ws, buf); /* (D, M) */
     float *rows = buf;
     vq_transpose(rows, z, D, M);
+    if (c->z_out) memcpy(c->z_out + (size_t)n0 * h * w * D, rows, sizeof(float) * M * D);
     float *dist = rows + (size_t)M * D;
     ts_vq_nearest(c->codes_out + (size_t)n0 * h * w, rows, M, c->vq->codebook, c->norms, K, D,
                   dist);
@@ -266,9 +268,14 @@ static size_t coder_buf(const ts_vq *vq, int chunk, size_t in_per, int codes_per
 
 ts_status ts_vq_encode_images(const ts_vq *vq, ts_pool *pool, const float *x, int n,
                               int32_t *codes) {
+    return ts_vq_encode_images_z(vq, pool, x, n, codes, NULL);
+}
+
+ts_status ts_vq_encode_images_z(const ts_vq *vq, ts_pool *pool, const float *x, int n,
+                                int32_t *codes, float *z) {
     if (n <= 0) return TS_OK;
     int S = vq->cfg.image_size, cp = (S / 4) * (S / 4);
-    coder_ctx c = {.vq = vq, .in = x, .codes_out = codes, .n = n, .chunk = IMG_CHUNK};
+    coder_ctx c = {.vq = vq, .in = x, .codes_out = codes, .z_out = z, .n = n, .chunk = IMG_CHUNK};
     return run_coder(&c, pool, enc_img_task, coder_buf(vq, IMG_CHUNK, (size_t)3 * S * S, cp));
 }
 
@@ -286,11 +293,17 @@ ts_status ts_vq_decode_images(const ts_vq *vq, ts_pool *pool, const int32_t *cod
 
 ts_status ts_vq_encode_audio(const ts_vq *vq, ts_pool *pool, const float *mel, int n, int T,
                              int32_t *codes) {
+    return ts_vq_encode_audio_z(vq, pool, mel, n, T, codes, NULL);
+}
+
+ts_status ts_vq_encode_audio_z(const ts_vq *vq, ts_pool *pool, const float *mel, int n, int T,
+                               int32_t *codes, float *z) {
     if (n <= 0) return TS_OK;
     if (T < TS_VQ_DOWN || T % TS_VQ_DOWN)
         return ts_fail(TS_ERR_USAGE, "audio: %d frames is not a positive multiple of 4", T);
     int chunk = AUD_CHUNK;
-    coder_ctx c = {.vq = vq, .in = mel, .codes_out = codes, .n = n, .T = T, .chunk = chunk};
+    coder_ctx c = {
+        .vq = vq, .in = mel, .codes_out = codes, .z_out = z, .n = n, .T = T, .chunk = chunk};
     return run_coder(&c, pool, enc_aud_task,
                      coder_buf(vq, chunk, (size_t)vq->cfg.n_mels * T, T / TS_VQ_DOWN));
 }

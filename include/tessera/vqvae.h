@@ -66,6 +66,13 @@ ts_status ts_vq_encode_audio(const ts_vq *vq, ts_pool *pool, const float *mel, i
                              int32_t *codes);
 ts_status ts_vq_decode_audio(const ts_vq *vq, ts_pool *pool, const int32_t *codes, int n,
                              int n_codes, float *mel);
+/* The same encodings, plus z: each code's encoder output before
+ * quantisation, rows of dim floats in the codes' order (what the codes
+ * lose, for probes). */
+ts_status ts_vq_encode_images_z(const ts_vq *vq, ts_pool *pool, const float *x, int n,
+                                int32_t *codes, float *z);
+ts_status ts_vq_encode_audio_z(const ts_vq *vq, ts_pool *pool, const float *mel, int n, int T,
+                               int32_t *codes, float *z);
 
 /* ---- data -------------------------------------------------------------- */
 /* Image and audio collections for training and evaluation. Images are kept
