@@ -100,3 +100,13 @@ ts_model_config tu_tiny_decoder_config(void) {
     c.ffn_hidden = 12, c.n_experts = 4, c.n_experts_used = 2, c.expert_hidden = 6, c.context = 16;
     return c;
 }
+
+float *tu_read_npy_2d(const char *path, int64_t rows, int64_t cols) {
+    float *data;
+    int64_t shape[2];
+    int nd;
+    if (ts_npy_read_f32(path, &data, shape, &nd, 2)) return NULL;
+    if (nd == 2 && shape[0] == rows && shape[1] == cols) return data;
+    free(data);
+    return NULL;
+}

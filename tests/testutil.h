@@ -32,6 +32,9 @@ tu_run_result tu_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 void tu_run_free(tu_run_result *r);
 /* Number of lines in s. */
 int tu_count_lines(const char *s);
+/* A float32 .npy of exactly rows x cols (malloc'd), or NULL: unreadable or
+ * another shape. */
+float *tu_read_npy_2d(const char *path, int64_t rows, int64_t cols);
 
 /* Path of a file in samples/ (tests run from the repository root). */
 const char *tu_sample(const char *name);
