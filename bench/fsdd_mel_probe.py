@@ -26,6 +26,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fsdd_vq_probe import fsdd_clips, theo_accuracies  # noqa: E402
+
 MODES = ("raw", "cmn", "gain", "cmvn")
 
 
@@ -56,36 +59,23 @@ def main():
     torch.set_num_threads(int(sys.argv[3]) if len(sys.argv) > 3 else 1)
     X, Y, held = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
-        for f in sorted(os.listdir(folder)):
-            if not f.endswith(".wav"):
-                continue
+        for path, digit, out_of_training in fsdd_clips(folder):
             out = os.path.join(tmp, "m")
-            subprocess.run([tessera, "mel", "-t", "1", "-o", out, os.path.join(folder, f)],
-                           capture_output=True, check=True)
+            subprocess.run([tessera, "mel", "-t", "1", "-o", out, path], capture_output=True,
+                           check=True)
             X.append(np.load(out + ".npy"))
-            digit, speaker = f.split("_")[:2]
-            Y.append(int(digit))
-            held.append(speaker == "theo")
+            Y.append(digit)
+            held.append(out_of_training)
     Y, held = torch.tensor(Y), torch.tensor(held)
+    def build():
+        net = nn.Sequential(nn.Conv1d(80, 128, 4, 2, 1), nn.GELU(), nn.Conv1d(128, 128, 4, 2, 1),
+                            nn.GELU(), nn.Conv1d(128, 128, 3, padding=1), nn.GELU(),
+                            nn.Conv1d(128, 128, 3, padding=1), nn.GELU())
+        fc = nn.Linear(128, 10)
+        return list(net.parameters()) + list(fc.parameters()), lambda x: fc(net(x).amax(2))
+
     for mode in MODES:
-        a, accs = batch(X, mode), []
-        for seed in range(3):
-            torch.manual_seed(seed)
-            net = nn.Sequential(nn.Conv1d(80, 128, 4, 2, 1), nn.GELU(), nn.Conv1d(128, 128, 4, 2, 1),
-                                nn.GELU(), nn.Conv1d(128, 128, 3, padding=1), nn.GELU(),
-                                nn.Conv1d(128, 128, 3, padding=1), nn.GELU())
-            fc = nn.Linear(128, 10)
-            opt = torch.optim.AdamW(list(net.parameters()) + list(fc.parameters()), lr=2e-3,
-                                    weight_decay=0.05)
-            xtr, ytr = a[~held], Y[~held]
-            for _ in range(15):
-                for b in torch.randperm(len(xtr)).split(64):
-                    loss = nn.functional.cross_entropy(fc(net(xtr[b]).amax(2)), ytr[b])
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
-            with torch.no_grad():
-                accs.append((fc(net(a[held]).amax(2)).argmax(1) == Y[held]).float().mean().item() * 100)
+        accs = theo_accuracies(build, batch(X, mode), Y, held, 15)
         print(f"{mode:5s} theo accuracy per seed {' '.join(f'{v:.1f}' for v in accs)}, "
               f"median {np.median(accs):.1f} %", flush=True)
 

@@ -27,6 +27,35 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from code_probe import Probe, gguf  # noqa: E402
 
 
+def fsdd_clips(folder):
+    """(path, digit, held out) of every FSDD clip, in name order; speaker theo is held out"""
+    for f in sorted(os.listdir(folder)):
+        if f.endswith(".wav"):
+            digit, speaker = f.split("_")[:2]
+            yield os.path.join(folder, f), int(digit), speaker == "theo"
+
+
+def theo_accuracies(build, inputs, Y, held, epochs):
+    """Accuracy (%) on the held-out rows for seeds 0, 1, 2: after each seed,
+    build() gives (trained parameters, forward), trained with AdamW on the
+    other rows for `epochs` epochs of batches of 64."""
+    accs = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        params, forward = build()
+        opt = torch.optim.AdamW(params, lr=2e-3, weight_decay=0.05)
+        xtr, ytr = inputs[~held], Y[~held]
+        for _ in range(epochs):
+            for b in torch.randperm(len(xtr)).split(64):
+                loss = nn.functional.cross_entropy(forward(xtr[b]), ytr[b])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        with torch.no_grad():
+            accs.append((forward(inputs[held]).argmax(1) == Y[held]).float().mean().item() * 100)
+    return accs
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
@@ -37,17 +66,13 @@ def main():
     X, Z, Y, held = [], [], [], []
     tmp = tempfile.TemporaryDirectory()
     zpath = os.path.join(tmp.name, "z.npy")
-    for f in sorted(os.listdir(folder)):
-        if not f.endswith(".wav"):
-            continue
-        out = subprocess.run([tessera, "tokenize", "-m", vq, "-t", "1", "--latents", zpath,
-                              os.path.join(folder, f)], capture_output=True, text=True,
-                             check=True).stdout
+    for path, digit, out_of_training in fsdd_clips(folder):
+        out = subprocess.run([tessera, "tokenize", "-m", vq, "-t", "1", "--latents", zpath, path],
+                             capture_output=True, text=True, check=True).stdout
         X.append([int(v) for v in out.split()])
         Z.append(np.load(zpath))
-        digit, speaker = f.split("_")[:2]
-        Y.append(int(digit))
-        held.append(speaker == "theo")
+        Y.append(digit)
+        held.append(out_of_training)
     codes = np.concatenate([np.array(x) for x in X])
     _, counts = np.unique(codes, return_counts=True)
     p = counts / counts.sum()
@@ -64,24 +89,12 @@ def main():
         z[i, :len(zi)] = zi
     a, z, Y, held = torch.tensor(a), torch.tensor(z), torch.tensor(Y), torch.tensor(held)
     for mode in ("frozen", "learned", "latents"):
-        accs = []
-        for seed in range(3):
-            torch.manual_seed(seed)
+        def build():
             net = Probe(codebook, mode != "learned", False, 10)
             # latents: the rows go straight in, where the other modes look codes up
             run = (lambda x: net.fc(net.net(x.transpose(1, 2)).amax(2))) if mode == "latents" else net
-            inputs = z if mode == "latents" else a
-            opt = torch.optim.AdamW([q for q in net.parameters() if q.requires_grad], lr=2e-3,
-                                    weight_decay=0.05)
-            xtr, ytr = inputs[~held], Y[~held]
-            for _ in range(30):
-                for b in torch.randperm(len(xtr)).split(64):
-                    loss = nn.functional.cross_entropy(run(xtr[b]), ytr[b])
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
-            with torch.no_grad():
-                accs.append((run(inputs[held]).argmax(1) == Y[held]).float().mean().item() * 100)
+            return [q for q in net.parameters() if q.requires_grad], run
+        accs = theo_accuracies(build, z if mode == "latents" else a, Y, held, 30)
         print(f"{mode:7s} theo accuracy per seed {' '.join(f'{v:.1f}' for v in accs)}, "
               f"median {np.median(accs):.1f} %", flush=True)
 
