@@ -62,6 +62,18 @@ ts_status aug_speed(const float *x, size_t n, float factor, float **out, size_t 
     return ts_resample_to_16k(x, n, rate, out, n_out);
 }
 
+ts_status aug_narrowband(const float *x, size_t n, float **out, size_t *n_out) {
+    /* read as 32 kHz, 16 kHz out is the clip at 8 kHz: soxr's filter cuts
+     * at 4 kHz of the real rate; read that as 8 kHz, and it comes back */
+    float *half;
+    size_t n_half;
+    ts_status s = ts_resample_to_16k(x, n, 2 * TS_SAMPLE_RATE, &half, &n_half);
+    if (s) return s;
+    s = ts_resample_to_16k(half, n_half, TS_SAMPLE_RATE / 2, out, n_out);
+    free(half);
+    return s;
+}
+
 static float clip1(float v) { return v > 1.0f ? 1.0f : v < -1.0f ? -1.0f : v; }
 
 void aug_gain(float *x, size_t n, float db) {
@@ -133,6 +145,7 @@ ts_status aug_audio_random(ts_rng *r, const aug_noise *noise, const float *x, si
     long shift = (long)ts_rng_below(r, (uint32_t)(2 * max_shift + 1)) - max_shift;
     bool noisy = ts_rng_uniform(r) < 0.5f;
     float snr = uniform(r, AUG_SNR_MIN_DB, AUG_SNR_MAX_DB);
+    bool narrow = ts_rng_uniform(r) < AUG_NARROW_P;
     float *y;
     size_t m;
     ts_status s = aug_speed(x, n, factor, &y, &m);
@@ -148,6 +161,13 @@ ts_status aug_audio_random(ts_rng *r, const aug_noise *noise, const float *x, si
         noise_slice(r, noise, nz, m);
         aug_add_noise(y, m, nz, snr);
         free(nz);
+    }
+    if (narrow && m) {
+        float *band;
+        s = aug_narrowband(y, m, &band, &m);
+        free(y);
+        if (s) return s;
+        y = band;
     }
     *out = y, *n_out = m;
     return TS_OK;

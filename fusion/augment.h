@@ -13,6 +13,7 @@
 #define AUG_SHIFT_SECONDS 0.080f
 #define AUG_SNR_MIN_DB 10.0f
 #define AUG_SNR_MAX_DB 30.0f
+#define AUG_NARROW_P 0.33f /* share of copies sent through a telephone band */
 
 /* The seed of copy `copy` of item `index` of a source (TS_SRC_*). */
 uint64_t aug_seed(uint64_t corpus_seed, int source, int64_t index, int copy);
@@ -39,6 +40,11 @@ void aug_shift(float *x, size_t n, long shift);
  * when either is silent. Clips to [-1, 1]. */
 void aug_add_noise(float *x, size_t n, const float *noise, float snr_db);
 
+/* The clip as 8 kHz audio would carry it: nothing above 4 kHz, as in
+ * FSDD's and the Asterisk prompts' recordings. Decimated to 8 kHz and back
+ * through libsoxr; *out malloc'd, about n long. */
+ts_status aug_narrowband(const float *x, size_t n, float **out, size_t *n_out);
+
 /* Recorded noise to draw slices from (16 kHz clips); count 0: white noise. */
 typedef struct {
     float **clips;
@@ -46,8 +52,9 @@ typedef struct {
     int count;
 } aug_noise;
 
-/* Speed, gain, shift and (half the time) noise, drawn from r, in that
- * order; *out malloc'd, *n_out long. */
+/* Speed, gain, shift, (half the time) noise and (AUG_NARROW_P of the
+ * time) the telephone band, drawn from r, in that order: the band last, as
+ * a channel would cut the noise too. *out malloc'd, *n_out long. */
 ts_status aug_audio_random(ts_rng *r, const aug_noise *noise, const float *x, size_t n, float **out,
                            size_t *n_out);
 

@@ -101,6 +101,50 @@ static void test_speed(void **state) {
     free(x);
 }
 
+/* mean power of the middle 80 % (away from the filter's edges) */
+static double mid_power(const float *x, size_t n) {
+    double p = 0;
+    for (size_t i = n / 10; i < n - n / 10; i++)
+        p += (double)x[i] * x[i];
+    return p / (double)(n - n / 10 - n / 10);
+}
+
+static void test_narrowband(void **state) {
+    (void)state;
+    const size_t n = 16000;
+    float *x = malloc(sizeof *x * n);
+    const float hz[] = {1000, 3000, 6000};
+    for (int k = 0; k < 3; k++) {
+        for (size_t i = 0; i < n; i++)
+            x[i] = 0.5f * sinf(2 * (float)M_PI * hz[k] * (float)i / TS_SAMPLE_RATE);
+        float *y;
+        size_t m;
+        assert_int_equal(aug_narrowband(x, n, &y, &m), TS_OK);
+        assert_true(m >= n - 2 && m <= n + 2);
+        double ratio = mid_power(y, m) / mid_power(x, n);
+        if (hz[k] < 4000) /* the telephone band passes; above 4 kHz is gone */
+            assert_true(fabs(ratio - 1) < 0.02);
+        else
+            assert_true(ratio < 1e-4);
+        free(y);
+    }
+    /* aug_audio_random narrows about AUG_NARROW_P of the copies: of the
+     * 6 kHz tone they keep at most the noise under 4 kHz (<= 0.05 of the
+     * power at +6 dB gain), where the others keep >= 0.25 of it (-6 dB) */
+    int narrowed = 0, copies = 60;
+    for (int copy = 1; copy <= copies; copy++) {
+        ts_rng r;
+        ts_rng_seed(&r, aug_seed(5, 3, 7, copy));
+        float *y;
+        size_t m;
+        assert_int_equal(aug_audio_random(&r, NULL, x, n, &y, &m), TS_OK);
+        narrowed += mid_power(y, m) / mid_power(x, n) < 0.22;
+        free(y);
+    }
+    assert_in_range(narrowed, (int)(0.15 * copies), (int)(0.55 * copies));
+    free(x);
+}
+
 static void test_gain_shift(void **state) {
     (void)state;
     float x[4] = {0.1f, -0.2f, 0.9f, -0.9f};
@@ -187,9 +231,13 @@ static void test_audio_random(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_image_flip_shift), cmocka_unit_test(test_image_random_digit),
-        cmocka_unit_test(test_speed),            cmocka_unit_test(test_gain_shift),
-        cmocka_unit_test(test_noise_snr),        cmocka_unit_test(test_audio_random),
+        cmocka_unit_test(test_image_flip_shift),
+        cmocka_unit_test(test_image_random_digit),
+        cmocka_unit_test(test_speed),
+        cmocka_unit_test(test_gain_shift),
+        cmocka_unit_test(test_noise_snr),
+        cmocka_unit_test(test_audio_random),
+        cmocka_unit_test(test_narrowband),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
