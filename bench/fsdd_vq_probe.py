@@ -9,7 +9,12 @@ seeds and their median, with the codes' count, perplexity and mean run
 length. Independent of any shards, so a VQ-VAE can be judged before a build.
 The third row ("latents") feeds the same CNN the encoder's output before
 quantisation (`tokenize --latents`): what the codes would tell if the
-quantiser lost nothing.
+quantiser lost nothing. The last two rows give each frame a second code, a
+residual quantiser over the same codebook: c2 = nearest(s (z - e[c1])),
+with s the ratio of the rows' RMS to their residuals' RMS on the training
+speakers. "residual sum" feeds e[c1] + e[c2] / s, one vector per frame;
+"residual pairs" feeds c1 and c2 as two tokens per frame, the second with
+its own ids and vectors e / s, as a decoder reading both would.
 
 usage: /usr/bin/python3 bench/fsdd_vq_probe.py VQ.gguf [FSDD_DIR] [TESSERA]
   FSDD_DIR defaults to ../shared/data/fsdd/recordings, TESSERA to build/tessera
@@ -56,6 +61,26 @@ def theo_accuracies(build, inputs, Y, held, epochs):
     return accs
 
 
+def residual_codes(z, a, E, held):
+    """From the encoder rows z (clips, frames, D; zero padding) and codes a
+    (K where padded): e[c1] + e[c2] / s per frame, the pairs c1, K + c2
+    interleaved (2K where padded) and the two levels' vectors (2K, D)."""
+    K = len(E)
+    pad = a == K
+    q1 = E[np.minimum(a, K - 1)]
+    train = ~pad & ~held[:, None]
+    s = np.sqrt((z[train] ** 2).sum(1).mean() / ((z[train] - q1[train]) ** 2).sum(1).mean())
+    r = (s * (z - q1)).reshape(-1, E.shape[1])
+    c2 = ((r ** 2).sum(1, keepdims=True) - 2 * r @ E.T + (E ** 2).sum(1)[None]).argmin(1)
+    c2 = c2.reshape(a.shape)
+    zsum = np.where(pad[..., None], 0, q1 + E[c2] / s).astype(np.float32)
+    pairs = np.stack([np.where(pad, 2 * K, a), np.where(pad, 2 * K, K + c2)], 2).reshape(len(a), -1)
+    err1, err2 = (((z - q) ** 2).sum(2)[~pad].mean() for q in (q1, zsum))
+    print(f"residual scale s = {s:.2f}; mean squared error per frame: one code {err1:.3f}, "
+          f"two {err2:.3f}")
+    return zsum, pairs, torch.tensor(np.concatenate([E, E / s]).astype(np.float32))
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
@@ -87,15 +112,20 @@ def main():
     z = np.zeros((len(Z), a.shape[1], codebook.shape[1]), np.float32)  # padded with zeros
     for i, zi in enumerate(Z):
         z[i, :len(zi)] = zi
+    zsum, pairs, two_levels = residual_codes(z, a, codebook.numpy(), np.array(held))
     a, z, Y, held = torch.tensor(a), torch.tensor(z), torch.tensor(Y), torch.tensor(held)
-    for mode in ("frozen", "learned", "latents"):
+    inputs = {"frozen": a, "learned": a, "latents": z, "residual sum": torch.tensor(zsum),
+              "residual pairs": torch.tensor(pairs)}
+    for mode, x in inputs.items():
         def build():
-            net = Probe(codebook, mode != "learned", False, 10)
-            # latents: the rows go straight in, where the other modes look codes up
-            run = (lambda x: net.fc(net.net(x.transpose(1, 2)).amax(2))) if mode == "latents" else net
+            net = Probe(two_levels if mode == "residual pairs" else codebook, mode != "learned",
+                        False, 10)
+            # rows go straight in, where the other modes look codes up
+            rows = lambda x: net.fc(net.net(x.transpose(1, 2)).amax(2))  # noqa: E731
+            run = rows if x.is_floating_point() else net
             return [q for q in net.parameters() if q.requires_grad], run
-        accs = theo_accuracies(build, z if mode == "latents" else a, Y, held, 30)
-        print(f"{mode:7s} theo accuracy per seed {' '.join(f'{v:.1f}' for v in accs)}, "
+        accs = theo_accuracies(build, x, Y, held, 30)
+        print(f"{mode:14s} theo accuracy per seed {' '.join(f'{v:.1f}' for v in accs)}, "
               f"median {np.median(accs):.1f} %", flush=True)
 
 
