@@ -15,7 +15,8 @@
 #define WORDNET "/usr/share/wordnet"
 
 static void usage(void) {
-    printf("usage: tessera build-shards --data DIR --tokenizer TOK.gguf --vq VQ.gguf -o OUTDIR [options]\n\n"
+    printf("usage: tessera build-shards --data DIR --tokenizer TOK.gguf --vq VQ.gguf -o OUTDIR "
+           "[options]\n\n"
            "Collects (media, prompt, answer) examples from the data sets under DIR (the\n"
            "layout of ../shared/data: cifar10 mnist twemoji fsdd speech_commands scienceqa),\n"
            "the Asterisk prompts, espeak-ng speech, WordNet glosses and generated scenes\n"
@@ -47,6 +48,8 @@ static void usage(void) {
            "                         speech_commands/_background_noise_, else white).\n"
            "                         SRC: cifar10 mnist twemoji fsdd speech_commands\n"
            "                         asterisk espeak-ng. Val items are never repeated.\n"
+           "  --narrowband PCT       PCT %% of the augmented clips also cut to the telephone\n"
+           "                         band, nothing above 4 kHz (default 0)\n"
            "  --wordnet-max N        WordNet glosses taken (default 30000; 0: all), so\n"
            "                         definitions do not drown the media answers\n"
            "  --text-out FILE        write every prompt and answer as text instead (no\n"
@@ -124,7 +127,7 @@ int cmd_build_shards(int argc, char **argv) {
     const char *text_out = NULL, *repeat_arg[16];
     int n_repeat = 0;
     long threads = 0, seed = 1, scenes = 20000, tones = 10000, phrasings = 1, mc = 4, cap = 0,
-         export_max = 1000, wordnet_max = 30000, turns = 1;
+         export_max = 1000, wordnet_max = 30000, turns = 1, narrowband = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
 #define STR(flag, var)                                                                             \
@@ -147,13 +150,17 @@ int cmd_build_shards(int argc, char **argv) {
             if (n_repeat == 16) return cli_usage(argv[0], "--repeat given more than 16 times");
             repeat_arg[n_repeat++] = v;
         }
+        /* the flags as a table, one after another */
+        /* clang-format off */
         STR("--wordnet", wordnet) STR("--export-val", export_dir) STR("--text-out", text_out)
         NUM("--scenes", 0, 10000000, scenes) NUM("--tones", 0, 10000000, tones)
         NUM("--phrasings", 1, 4, phrasings) NUM("--mc-every", 0, 1000000, mc)
         NUM("--max-per-source", 0, 100000000, cap) NUM("--export-max", 0, 100000000, export_max)
         NUM("--wordnet-max", 0, 100000000, wordnet_max) NUM("--turns", 1, 8, turns)
+        NUM("--narrowband", 0, 100, narrowband)
         NUM("-s", 0, 1L << 62, seed) NUM("--seed", 0, 1L << 62, seed) NUM("-t", 1, 1024, threads)
         else return cli_usage(argv[0], "unknown argument '%s'", a);
+        /* clang-format on */
 #undef STR
 #undef NUM
     }
@@ -185,7 +192,7 @@ int cmd_build_shards(int argc, char **argv) {
         if (!s) ts_corpus_set_turns(c, (int)turns);
     }
     o.scenes = (int)scenes, o.tones = (int)tones, o.phrasings = (int)phrasings;
-    o.mc_per_source = (int)mc, o.max_per_source = (int)cap;
+    o.mc_per_source = (int)mc, o.max_per_source = (int)cap, o.narrowband = (int)narrowband;
     char p[4096], noise[4096];
     snprintf(noise, sizeof noise, "%s/speech_commands/_background_noise_", data);
     if (is_dir(noise)) o.noise_dir = noise;

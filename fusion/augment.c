@@ -134,8 +134,8 @@ static void noise_slice(ts_rng *r, const aug_noise *nz, float *out, size_t n) {
 
 static float uniform(ts_rng *r, float lo, float hi) { return lo + (hi - lo) * ts_rng_uniform(r); }
 
-ts_status aug_audio_random(ts_rng *r, const aug_noise *noise, const float *x, size_t n, float **out,
-                           size_t *n_out) {
+ts_status aug_audio_random(ts_rng *r, const aug_noise *noise, float narrow, const float *x,
+                           size_t n, float **out, size_t *n_out) {
     *out = NULL, *n_out = 0;
     /* every draw happens whatever the clip, so one copy's choices do not
      * depend on another's */
@@ -145,7 +145,7 @@ ts_status aug_audio_random(ts_rng *r, const aug_noise *noise, const float *x, si
     long shift = (long)ts_rng_below(r, (uint32_t)(2 * max_shift + 1)) - max_shift;
     bool noisy = ts_rng_uniform(r) < 0.5f;
     float snr = uniform(r, AUG_SNR_MIN_DB, AUG_SNR_MAX_DB);
-    bool narrow = ts_rng_uniform(r) < AUG_NARROW_P;
+    bool phone = narrow > 0 && ts_rng_uniform(r) < narrow;
     float *y;
     size_t m;
     ts_status s = aug_speed(x, n, factor, &y, &m);
@@ -162,7 +162,7 @@ ts_status aug_audio_random(ts_rng *r, const aug_noise *noise, const float *x, si
         aug_add_noise(y, m, nz, snr);
         free(nz);
     }
-    if (narrow && m) {
+    if (phone && m) {
         float *band;
         s = aug_narrowband(y, m, &band, &m);
         free(y);

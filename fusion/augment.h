@@ -13,7 +13,6 @@
 #define AUG_SHIFT_SECONDS 0.080f
 #define AUG_SNR_MIN_DB 10.0f
 #define AUG_SNR_MAX_DB 30.0f
-#define AUG_NARROW_P 0.33f /* share of copies sent through a telephone band */
 
 /* The seed of copy `copy` of item `index` of a source (TS_SRC_*). */
 uint64_t aug_seed(uint64_t corpus_seed, int source, int64_t index, int copy);
@@ -52,10 +51,12 @@ typedef struct {
     int count;
 } aug_noise;
 
-/* Speed, gain, shift, (half the time) noise and (AUG_NARROW_P of the
+/* Speed, gain, shift, (half the time) noise and (a share `narrow` of the
  * time) the telephone band, drawn from r, in that order: the band last, as
- * a channel would cut the noise too. *out malloc'd, *n_out long. */
-ts_status aug_audio_random(ts_rng *r, const aug_noise *noise, const float *x, size_t n, float **out,
-                           size_t *n_out);
+ * a channel would cut the noise too. narrow 0 draws nothing for the band,
+ * so the other draws are those of a build without it. *out malloc'd,
+ * *n_out long. */
+ts_status aug_audio_random(ts_rng *r, const aug_noise *noise, float narrow, const float *x,
+                           size_t n, float **out, size_t *n_out);
 
 #endif

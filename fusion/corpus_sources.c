@@ -72,6 +72,7 @@ typedef struct {
     const float *pcm; /* clips: the samples the copies are made from */
     size_t n_pcm;
     const aug_noise *noise;
+    float narrow; /* clips: the share of copies through the telephone band */
 } copy_plan;
 
 static int copies_of(const ts_corpus *c, const ts_corpus_options *o, int source) {
@@ -103,7 +104,8 @@ static ts_status push_copies(ts_corpus *c, int kind, const float *orig, int n_qa
         } else {
             float *pcm;
             size_t n;
-            if ((s = aug_audio_random(&r, cp->noise, cp->pcm, cp->n_pcm, &pcm, &n))) break;
+            if ((s = aug_audio_random(&r, cp->noise, cp->narrow, cp->pcm, cp->n_pcm, &pcm, &n)))
+                break;
             s = corpus_pcm_to_mel(c, pcm, n, &x, &T);
             free(pcm);
             if (s) break;
@@ -583,7 +585,11 @@ ts_status ts_corpus_add_fsdd(ts_corpus *c, const char *dir, const ts_corpus_opti
         }
         const char *prompts[CORPUS_MAX_QA] = {TS_DIGIT_PROMPT};
         const char *answers[CORPUS_MAX_QA] = {digit_words[digit]};
-        copy_plan cp = {.source = TS_SRC_FSDD, .index = k, .copies = copies, .noise = &nz};
+        copy_plan cp = {.source = TS_SRC_FSDD,
+                        .index = k,
+                        .copies = copies,
+                        .noise = &nz,
+                        .narrow = o->narrowband / 100.0f};
         s = push_clip(c, &r, split, path, 0, 1, prompts, answers, o->mc_per_source, k,
                       TS_DIGIT_PROMPT, digit_words, 10, digit, &cp);
         free(path);
@@ -635,8 +641,11 @@ ts_status ts_corpus_add_speech_commands(ts_corpus *c, const char *dir, const ts_
                 prompts[n_qa] = TS_DIGIT_PROMPT;
                 answers[n_qa++] = digit_words[j];
             }
-        copy_plan cp = {.source = TS_SRC_SPEECH_COMMANDS, .index = k, .copies = copies,
-                        .noise = &nz};
+        copy_plan cp = {.source = TS_SRC_SPEECH_COMMANDS,
+                        .index = k,
+                        .copies = copies,
+                        .noise = &nz,
+                        .narrow = o->narrowband / 100.0f};
         s = push_clip(c, &r, split, path, TS_SAMPLE_RATE, n_qa, prompts, answers, o->mc_per_source,
                       k, TS_WORD_PROMPT, sc_classes, 12, right, &cp);
         free(path);
@@ -674,8 +683,12 @@ ts_status ts_corpus_add_speech_commands(ts_corpus *c, const char *dir, const ts_
                 const char *answers[CORPUS_MAX_QA] = {"silence"};
                 /* repeated with the words, so "silence" keeps its share */
                 copy_plan cp = {.source = TS_SRC_SPEECH_COMMANDS,
-                                .index = ((int64_t)1 << 40) + slice, .copies = copies,
-                                .pcm = p, .n_pcm = TS_SAMPLE_RATE, .noise = &nz};
+                                .index = ((int64_t)1 << 40) + slice,
+                                .copies = copies,
+                                .pcm = p,
+                                .n_pcm = TS_SAMPLE_RATE,
+                                .noise = &nz,
+                                .narrow = o->narrowband / 100.0f};
                 if (!s)
                     s = push_with_mc(c, &r, slice % 10 == 9 ? TS_SPLIT_VAL : TS_SPLIT_TRAIN,
                                      TS_MEDIA_AUDIO, mel, T, 1, prompts, answers, 0, slice, NULL,
@@ -717,7 +730,11 @@ ts_status ts_corpus_add_asterisk(ts_corpus *c, const char *sounds_dir, const cha
         if (!fp) continue; /* an entry without audio */
         fclose(fp);
         const char *prompts[CORPUS_MAX_QA] = {TS_SAY_PROMPT}, *answers[CORPUS_MAX_QA] = {text};
-        copy_plan cp = {.source = TS_SRC_ASTERISK, .index = k, .copies = copies, .noise = &nz};
+        copy_plan cp = {.source = TS_SRC_ASTERISK,
+                        .index = k,
+                        .copies = copies,
+                        .noise = &nz,
+                        .narrow = o->narrowband / 100.0f};
         s = push_clip(c, &r, k % 20 == 19 ? TS_SPLIT_VAL : TS_SPLIT_TRAIN, path, 0, 1, prompts,
                       answers, 0, k, NULL, NULL, 0, 0, &cp);
         k++;
@@ -758,7 +775,11 @@ ts_status ts_corpus_add_spoken(ts_corpus *c, const char *dir, const ts_corpus_op
         }
         const char *prompts[CORPUS_MAX_QA] = {digit ? TS_DIGIT_PROMPT : TS_WORD_PROMPT};
         const char *answers[CORPUS_MAX_QA] = {text};
-        copy_plan cp = {.source = TS_SRC_ESPEAK, .index = k, .copies = copies, .noise = &nz};
+        copy_plan cp = {.source = TS_SRC_ESPEAK,
+                        .index = k,
+                        .copies = copies,
+                        .noise = &nz,
+                        .narrow = o->narrowband / 100.0f};
         s = push_clip(c, &r, TS_SPLIT_TRAIN, path, TS_SAMPLE_RATE * 2, 1, prompts, answers, 0, k,
                       NULL, NULL, 0, 0, &cp);
         free(path);

@@ -128,20 +128,26 @@ static void test_narrowband(void **state) {
             assert_true(ratio < 1e-4);
         free(y);
     }
-    /* aug_audio_random narrows about AUG_NARROW_P of the copies: of the
-     * 6 kHz tone they keep at most the noise under 4 kHz (<= 0.05 of the
-     * power at +6 dB gain), where the others keep >= 0.25 of it (-6 dB) */
-    int narrowed = 0, copies = 60;
-    for (int copy = 1; copy <= copies; copy++) {
-        ts_rng r;
-        ts_rng_seed(&r, aug_seed(5, 3, 7, copy));
-        float *y;
-        size_t m;
-        assert_int_equal(aug_audio_random(&r, NULL, x, n, &y, &m), TS_OK);
-        narrowed += mid_power(y, m) / mid_power(x, n) < 0.22;
-        free(y);
+    /* aug_audio_random narrows about the share it is given of the copies:
+     * of the 6 kHz tone they keep at most the noise under 4 kHz (<= 0.05 of
+     * the power at +6 dB gain), where the others keep >= 0.25 of it (-6 dB) */
+    const int copies = 60;
+    for (int share = 0; share <= 33; share += 33) {
+        int narrowed = 0;
+        for (int copy = 1; copy <= copies; copy++) {
+            ts_rng r;
+            ts_rng_seed(&r, aug_seed(5, 3, 7, copy));
+            float *y;
+            size_t m;
+            assert_int_equal(aug_audio_random(&r, NULL, share / 100.0f, x, n, &y, &m), TS_OK);
+            narrowed += mid_power(y, m) / mid_power(x, n) < 0.22;
+            free(y);
+        }
+        if (share)
+            assert_in_range(narrowed, (int)(0.15 * copies), (int)(0.55 * copies));
+        else
+            assert_int_equal(narrowed, 0);
     }
-    assert_in_range(narrowed, (int)(0.15 * copies), (int)(0.55 * copies));
     free(x);
 }
 
@@ -212,8 +218,10 @@ static void test_audio_random(void **state) {
         ts_rng r1, r2;
         ts_rng_seed(&r1, aug_seed(7, 3, 42, copy));
         ts_rng_seed(&r2, aug_seed(7, 3, 42, copy));
-        assert_int_equal(aug_audio_random(&r1, copy % 2 ? &bank : NULL, x, n, &a, &na), TS_OK);
-        assert_int_equal(aug_audio_random(&r2, copy % 2 ? &bank : NULL, x, n, &b, &nb), TS_OK);
+        assert_int_equal(aug_audio_random(&r1, copy % 2 ? &bank : NULL, 0.5f, x, n, &a, &na),
+                         TS_OK);
+        assert_int_equal(aug_audio_random(&r2, copy % 2 ? &bank : NULL, 0.5f, x, n, &b, &nb),
+                         TS_OK);
         assert_int_equal(na, nb); /* the same seed: the same samples */
         assert_memory_equal(a, b, sizeof *a * na);
         assert_true(na >= (size_t)(n / 1.12 * 0.99) && na <= (size_t)(n / 0.88 * 1.01));

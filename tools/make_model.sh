@@ -17,7 +17,9 @@
 # BPE_VOCAB (4096), VQ_STEPS (8000), VQ_MAX (25000 images per source),
 # VQ_SCENES (20000: generated scenes among the VQ-VAE's images),
 # SCENES (40000), TONES (20000), REPEAT (augmented copies per source, see
-# below), LM_STEPS (32000), LM_TIME (4800 s), LM_CONFIG (decoder sizes),
+# below), NARROWBAND (percent of the augmented clips also cut to the
+# telephone band, build-shards --narrowband; default 0), LM_STEPS (32000),
+# LM_TIME (4800 s), LM_CONFIG (decoder sizes),
 # LM_BATCH (8), LM_SEQ (256), TURNS (1: questions per shard record, see
 # build-shards --turns), TIE_CODES (0: free embedding rows for the media
 # codes; 1: a learned projection of their codebook vectors, train-mm
@@ -45,6 +47,7 @@ LM_CONFIG=${LM_CONFIG:-d_model=128,n_heads=4,head_dim=32,n_layers=4,ffn_hidden=3
 LM_BATCH=${LM_BATCH:-8}
 LM_SEQ=${LM_SEQ:-256}
 TURNS=${TURNS:-1}
+NARROWBAND=${NARROWBAND:-0}
 TIE_CODES=${TIE_CODES:-0}
 ROPE_2D=${ROPE_2D:-0}
 INSTALL=${INSTALL-models/tessera.gguf}
@@ -119,7 +122,8 @@ if [ ! -s "$OUT/shards/train.shard" ]; then
   stage 4 "token shards"
   # shellcheck disable=SC2086
   nice -n 5 "$BIN" build-shards $COMMON --tokenizer "$OUT/tokenizer.gguf" --vq "$OUT/vq.gguf" \
-    --repeat "$REPEAT" --turns "$TURNS" -o "$OUT/shards" --export-val "$OUT/heldout" -t "$THREADS"
+    --repeat "$REPEAT" --turns "$TURNS" --narrowband "$NARROWBAND" -o "$OUT/shards" \
+    --export-val "$OUT/heldout" -t "$THREADS"
   done_stage shards
 fi
 until_here shards

@@ -162,6 +162,9 @@ typedef struct {
      * 10-30 dB SNR. Val items, scenes, tones and texts are never repeated;
      * the max_per_source cap counts originals. */
     int repeat[TS_N_SOURCES];
+    /* Percent of the augmented clips also cut to the telephone band (nothing
+     * above 4 kHz, as FSDD's 8 kHz recordings; default 0). */
+    int narrowband;
     /* Noise mixed into augmented clips: the .flac/.wav files of this folder
      * (the speech commands' _background_noise_); NULL or none there: white. */
     const char *noise_dir;
