@@ -81,6 +81,17 @@ static int copies_of(const ts_corpus *c, const ts_corpus_options *o, int source)
     return k > TS_MAX_REPEAT ? TS_MAX_REPEAT : k;
 }
 
+/* The plan of a train clip's copies: augmented with the source's noise,
+ * and o->narrowband percent of them cut to the telephone band. */
+static copy_plan clip_plan(int source, int64_t index, int copies, const aug_noise *nz,
+                           const ts_corpus_options *o) {
+    return (copy_plan){.source = source,
+                       .index = index,
+                       .copies = copies,
+                       .noise = nz,
+                       .narrow = o->narrowband / 100.0f};
+}
+
 /* Copies 1.. of a train item, each with the same pairs; orig is the
  * image input (3 x S x S) or NULL for a clip. */
 static ts_status push_copies(ts_corpus *c, int kind, const float *orig, int n_qa,
@@ -585,11 +596,7 @@ ts_status ts_corpus_add_fsdd(ts_corpus *c, const char *dir, const ts_corpus_opti
         }
         const char *prompts[CORPUS_MAX_QA] = {TS_DIGIT_PROMPT};
         const char *answers[CORPUS_MAX_QA] = {digit_words[digit]};
-        copy_plan cp = {.source = TS_SRC_FSDD,
-                        .index = k,
-                        .copies = copies,
-                        .noise = &nz,
-                        .narrow = o->narrowband / 100.0f};
+        copy_plan cp = clip_plan(TS_SRC_FSDD, k, copies, &nz, o);
         s = push_clip(c, &r, split, path, 0, 1, prompts, answers, o->mc_per_source, k,
                       TS_DIGIT_PROMPT, digit_words, 10, digit, &cp);
         free(path);
@@ -641,11 +648,7 @@ ts_status ts_corpus_add_speech_commands(ts_corpus *c, const char *dir, const ts_
                 prompts[n_qa] = TS_DIGIT_PROMPT;
                 answers[n_qa++] = digit_words[j];
             }
-        copy_plan cp = {.source = TS_SRC_SPEECH_COMMANDS,
-                        .index = k,
-                        .copies = copies,
-                        .noise = &nz,
-                        .narrow = o->narrowband / 100.0f};
+        copy_plan cp = clip_plan(TS_SRC_SPEECH_COMMANDS, k, copies, &nz, o);
         s = push_clip(c, &r, split, path, TS_SAMPLE_RATE, n_qa, prompts, answers, o->mc_per_source,
                       k, TS_WORD_PROMPT, sc_classes, 12, right, &cp);
         free(path);
@@ -682,13 +685,9 @@ ts_status ts_corpus_add_speech_commands(ts_corpus *c, const char *dir, const ts_
                 const char *prompts[CORPUS_MAX_QA] = {TS_WORD_PROMPT};
                 const char *answers[CORPUS_MAX_QA] = {"silence"};
                 /* repeated with the words, so "silence" keeps its share */
-                copy_plan cp = {.source = TS_SRC_SPEECH_COMMANDS,
-                                .index = ((int64_t)1 << 40) + slice,
-                                .copies = copies,
-                                .pcm = p,
-                                .n_pcm = TS_SAMPLE_RATE,
-                                .noise = &nz,
-                                .narrow = o->narrowband / 100.0f};
+                copy_plan cp =
+                    clip_plan(TS_SRC_SPEECH_COMMANDS, ((int64_t)1 << 40) + slice, copies, &nz, o);
+                cp.pcm = p, cp.n_pcm = TS_SAMPLE_RATE;
                 if (!s)
                     s = push_with_mc(c, &r, slice % 10 == 9 ? TS_SPLIT_VAL : TS_SPLIT_TRAIN,
                                      TS_MEDIA_AUDIO, mel, T, 1, prompts, answers, 0, slice, NULL,
@@ -730,11 +729,7 @@ ts_status ts_corpus_add_asterisk(ts_corpus *c, const char *sounds_dir, const cha
         if (!fp) continue; /* an entry without audio */
         fclose(fp);
         const char *prompts[CORPUS_MAX_QA] = {TS_SAY_PROMPT}, *answers[CORPUS_MAX_QA] = {text};
-        copy_plan cp = {.source = TS_SRC_ASTERISK,
-                        .index = k,
-                        .copies = copies,
-                        .noise = &nz,
-                        .narrow = o->narrowband / 100.0f};
+        copy_plan cp = clip_plan(TS_SRC_ASTERISK, k, copies, &nz, o);
         s = push_clip(c, &r, k % 20 == 19 ? TS_SPLIT_VAL : TS_SPLIT_TRAIN, path, 0, 1, prompts,
                       answers, 0, k, NULL, NULL, 0, 0, &cp);
         k++;
@@ -775,11 +770,7 @@ ts_status ts_corpus_add_spoken(ts_corpus *c, const char *dir, const ts_corpus_op
         }
         const char *prompts[CORPUS_MAX_QA] = {digit ? TS_DIGIT_PROMPT : TS_WORD_PROMPT};
         const char *answers[CORPUS_MAX_QA] = {text};
-        copy_plan cp = {.source = TS_SRC_ESPEAK,
-                        .index = k,
-                        .copies = copies,
-                        .noise = &nz,
-                        .narrow = o->narrowband / 100.0f};
+        copy_plan cp = clip_plan(TS_SRC_ESPEAK, k, copies, &nz, o);
         s = push_clip(c, &r, TS_SPLIT_TRAIN, path, TS_SAMPLE_RATE * 2, 1, prompts, answers, 0, k,
                       NULL, NULL, 0, 0, &cp);
         free(path);
