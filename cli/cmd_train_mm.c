@@ -33,13 +33,18 @@ static void usage(void) {
            "                     VQ codebook vectors, so near codes stay near\n"
            "  --rope-2d          image codes get 2-D RoPE positions (row and column of\n"
            "                     their 8 x 8 grid) instead of raster order\n"
+           "  --code-swap I,A    swap I %% of the image codes and A %% of the audio codes\n"
+           "                     of each train row for one of their 3 nearest codebook\n"
+           "                     neighbours (among the codes of that modality), drawn\n"
+           "                     afresh every step (default 0,0)\n"
            "  -s, --seed N       (default 1)\n"
            "  -t N               threads (default: the online CPUs)\n");
 }
 
 int cmd_train_mm(int argc, char **argv) {
     const char *shards = NULL, *tok_path = NULL, *vq_path = NULL, *out = NULL, *config = NULL;
-    const char *ckpt = NULL, *resume = NULL;
+    const char *ckpt = NULL, *resume = NULL, *swap_arg = NULL;
+    double swap[2] = {0, 0};
     long threads = 0, seed = 1, eval_every = 200;
     double time_limit = 0;
     bool q8 = false, tie_codes = false, rope_2d = false;
@@ -69,8 +74,10 @@ int cmd_train_mm(int argc, char **argv) {
             return 1;                                                                              \
         var = dv;                                                                                  \
     }
+        /* clang-format off */
         STR("--shards", shards) STR("--tokenizer", tok_path) STR("--vq", vq_path) STR("-o", out)
         STR("--config", config) STR("--checkpoint", ckpt) STR("--resume", resume)
+        STR("--code-swap", swap_arg)
         NUM("--steps", 1, 100000000, tc.steps) NUM("--batch", 1, 4096, tc.batch)
         NUM("--seq", 2, 65536, tc.seq_len) NUM("--warmup", 0, 100000000, tc.warmup)
         NUM("--eval-every", 1, 100000000, eval_every) NUM("-s", 0, 1L << 62, seed)
@@ -81,12 +88,18 @@ int cmd_train_mm(int argc, char **argv) {
         else if (!strcmp(a, "--tie-codes")) tie_codes = true;
         else if (!strcmp(a, "--rope-2d")) rope_2d = true;
         else return cli_usage(argv[0], "unknown argument '%s'", a);
+        /* clang-format on */
 #undef STR
 #undef NUM
 #undef DBL
     }
     if (!shards || !tok_path || !vq_path || !out)
         return cli_usage(argv[0], "--shards, --tokenizer, --vq and -o are all needed");
+    char end;
+    if (swap_arg && (sscanf(swap_arg, "%lf,%lf%c", &swap[0], &swap[1], &end) != 2 ||
+                     !(swap[0] >= 0 && swap[0] <= 100 && swap[1] >= 0 && swap[1] <= 100)))
+        return cli_usage(argv[0], "--code-swap wants two percents, I,A (0..100), not '%s'",
+                         swap_arg);
     tc.seed = (uint64_t)seed;
 
     ts_gguf *g = NULL;
@@ -125,8 +138,10 @@ int cmd_train_mm(int argc, char **argv) {
                                  .val = access(va, R_OK) ? NULL : va,
                                  .pad_id = ts_vocab_special(&voc, TS_TOK_PAD),
                                  .vocab = &voc,
-                                 .codebook = tie_codes ? ts_vq_codebook(vq) : NULL,
+                                 .codebook = ts_vq_codebook(vq),
                                  .codebook_dim = ts_vq_get_config(vq)->dim,
+                                 .tie_codes = tie_codes,
+                                 .code_swap = {(float)swap[0] / 100, (float)swap[1] / 100},
                                  .eval_every = (int)eval_every,
                                  .ckpt_path = ckpt ? ckpt : ck,
                                  .resume_path = resume,

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fusion/code_swap.h"
 #include "tessera/pipeline.h"
 
 typedef struct {
@@ -81,6 +82,21 @@ static int64_t pick_random(void *ctx) {
     return (int64_t)(ts_rng_u64(r) % (uint64_t)s->total);
 }
 
+/* The code swaps of o->code_swap, their neighbours among the codes each
+ * modality uses in the train records. */
+static ts_status swap_open(const shard_set *tr, const ts_shard_train_opts *o, code_swap **out) {
+    ts_status s = code_swap_new(o->vocab, o->code_swap[0], o->code_swap[1], out);
+    for (int64_t i = 0; !s && i < tr->total; i++) {
+        const int32_t *t;
+        const uint8_t *m;
+        int n;
+        set_get(tr, i, &t, &m, &n);
+        code_swap_count(*out, t, n);
+    }
+    if (!s) s = code_swap_neighbours(*out, o->codebook, o->codebook_dim);
+    return s;
+}
+
 /* Each row's inputs (its first W - 1 tokens) laid out turn by turn. */
 static void set_layout(ts_trainer *t, const ts_vocab *v, const int32_t *tok, int B, int W,
                        int32_t *pos, int32_t *hide) {
@@ -98,6 +114,7 @@ ts_status ts_shard_train(ts_model *m, const ts_train_config *tc, ts_pool *pool,
     int32_t nv = ts_model_get_config(m)->vocab_size;
     shard_set tr = {0}, va = {0};
     ts_trainer *t = NULL;
+    code_swap *cs = NULL;
     int32_t *tok = malloc(sizeof *tok * (size_t)W * B);
     uint8_t *mask = malloc((size_t)W * B);
     int32_t *pos = malloc(sizeof *pos * (size_t)tc->seq_len * B);
@@ -107,11 +124,13 @@ ts_status ts_shard_train(ts_model *m, const ts_train_config *tc, ts_pool *pool,
     if (!s && o->val) s = set_open(&va, &o->val, 1, nv);
     if (!s && tr.total == 0) s = ts_fail(TS_ERR_INPUT, "%s: no training records", o->train[0]);
     if (!s) s = ts_trainer_new(m, tc, pool, &t);
-    if (!s && o->codebook && !o->vocab)
-        s = ts_fail(TS_ERR_USAGE, "train: tying the codes to the codebook needs the vocabulary");
-    if (!s && o->codebook)
+    bool swaps = o->code_swap[0] > 0 || o->code_swap[1] > 0;
+    if (!s && (o->tie_codes || swaps) && (!o->vocab || !o->codebook))
+        s = ts_fail(TS_ERR_USAGE, "train: tied or swapped codes need the vocabulary and codebook");
+    if (!s && o->tie_codes)
         s = ts_trainer_tie_codes(t, o->vocab->code_base, o->codebook, o->vocab->n_codes,
                                  o->codebook_dim, tc->seed);
+    if (!s && swaps) s = swap_open(&tr, o, &cs);
     ts_rng rng;
     ts_rng_seed(&rng, tc->seed ^ 0x5ba4d5ULL);
     if (!s && o->resume_path) {
@@ -131,6 +150,11 @@ ts_status ts_shard_train(ts_model *m, const ts_train_config *tc, ts_pool *pool,
         void *ctx[2] = {&rng, &tr};
         for (int b = 0; b < B; b++)
             fill_row(&tr, W, o->pad_id, tok + (size_t)b * W, mask + (size_t)b * (W - 1), pick_random, ctx);
+        /* swaps of their own stream per (step, row): the data order stays that
+         * of a run without them, and a resumed run draws the same */
+        for (int b = 0; cs && b < B; b++)
+            code_swap_apply(cs, tc->seed ^ 0x73776170ULL ^ ((uint64_t)step << 20 | (uint64_t)b),
+                            tok + (size_t)b * W, W);
         set_layout(t, o->vocab, tok, B, W, pos, hide);
         double t0 = ts_now();
         if ((s = ts_trainer_step(t, tok, mask, &st))) goto done;
@@ -177,6 +201,7 @@ ts_status ts_shard_train(ts_model *m, const ts_train_config *tc, ts_pool *pool,
     res->answer_tokens_per_s = train_time > 0 ? (double)targets / train_time : 0;
     res->active_heads = st.active_heads;
 done:
+    code_swap_free(cs);
     ts_trainer_free(t);
     set_close(&tr);
     set_close(&va);

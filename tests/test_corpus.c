@@ -734,12 +734,58 @@ static void test_export_val(void **state) {
     free(pcm);
 }
 
+/* Code swaps change the inputs only while training (the val rows are those
+ * of a run without them), and a resumed run draws the same swaps. */
+static void test_shard_train_code_swap(void **state) {
+    fixture *f = *state;
+    small_shards(f, "w");
+    ts_vocab v;
+    ts_vocab_init(&v, ts_bpe_n_text(f->tok), 16);
+    ts_train_config tc = ts_train_config_default();
+    tc.batch = 4, tc.seq_len = 128, tc.steps = 12, tc.warmup = 4, tc.lr = 3e-3f;
+    const char *trs[1] = {tu_path(f->dir, "stw.shard")};
+    char va[512], ck[512];
+    snprintf(va, sizeof va, "%s", tu_path(f->dir, "svw.shard"));
+    snprintf(ck, sizeof ck, "%s/sw.ckpt", f->dir);
+    ts_shard_train_opts o = {.train = trs,
+                             .n_train = 1,
+                             .val = va,
+                             .pad_id = ts_vocab_special(&v, TS_TOK_PAD),
+                             .vocab = &v,
+                             .codebook = ts_vq_codebook(f->vq),
+                             .codebook_dim = ts_vq_get_config(f->vq)->dim,
+                             .eval_every = 6,
+                             .quiet = true};
+    ts_pool *pool = ts_pool_new(2);
+    ts_lm_train_result plain, swapped, resumed;
+    ts_model *a = tiny_model(f), *b = tiny_model(f), *c = tiny_model(f);
+    assert_int_equal(ts_shard_train(a, &tc, pool, &o, &plain), TS_OK);
+    o.code_swap[0] = 0.5f;
+    assert_int_equal(ts_shard_train(b, &tc, pool, &o, &swapped), TS_OK);
+    assert_true(isfinite(swapped.loss) && swapped.loss != plain.loss);
+    o.ckpt_path = ck, o.stop_after = 6;
+    assert_int_equal(ts_shard_train(c, &tc, pool, &o, &resumed), TS_OK);
+    ts_model_free(c);
+    c = tiny_model(f);
+    o.stop_after = 0, o.resume_path = ck;
+    assert_int_equal(ts_shard_train(c, &tc, pool, &o, &resumed), TS_OK);
+    assert_true(resumed.loss == swapped.loss && resumed.val_loss == swapped.val_loss);
+    /* swaps without a codebook to find neighbours in */
+    o.codebook = NULL, o.resume_path = NULL;
+    assert_int_equal(ts_shard_train(c, &tc, pool, &o, &resumed), TS_ERR_USAGE);
+    ts_model_free(a);
+    ts_model_free(b);
+    ts_model_free(c);
+    ts_pool_free(pool);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_source),
         cmocka_unit_test(test_repeat),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_shard_train_resume),
+        cmocka_unit_test(test_shard_train_code_swap),
         cmocka_unit_test(test_export_val),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -24,9 +24,12 @@
 # build-shards --turns), TIE_CODES (0: free embedding rows for the media
 # codes; 1: a learned projection of their codebook vectors, train-mm
 # --tie-codes), ROPE_2D (0: image codes at raster positions; 1: 2-D RoPE
-# over their grid's rows and columns, train-mm --rope-2d), INSTALL
+# over their grid's rows and columns, train-mm --rope-2d), CODE_SWAP (I,A:
+# percent of the image and audio codes the decoder reads swapped for a
+# codebook neighbour, train-mm --code-swap; default 0,0), INSTALL
 # (models/tessera.gguf; empty: do not install), UNTIL (espeak, bpe, vq or
-# shards: stop after that stage).
+# shards: stop after that stage), PARTIAL (1: build even without the Debian
+# packages that hold training data).
 set -e
 DATA=${DATA:-../shared/data}
 OUT=${OUT:-build/default-model}
@@ -50,12 +53,27 @@ TURNS=${TURNS:-1}
 NARROWBAND=${NARROWBAND:-0}
 TIE_CODES=${TIE_CODES:-0}
 ROPE_2D=${ROPE_2D:-0}
+CODE_SWAP=${CODE_SWAP:-0,0}
 INSTALL=${INSTALL-models/tessera.gguf}
 MAX_PER_SOURCE=${MAX_PER_SOURCE:-0}
 BIN=${TESSERA:-build/tessera}
 UNTIL=${UNTIL:-}
 [ -d "$DATA" ] || { echo "make model: DATA=$DATA is not a folder (see README: the data sets)" >&2; exit 2; }
 [ -x "$BIN" ] || { echo "make model: $BIN is missing (run make)" >&2; exit 2; }
+# The Debian packages that hold training data (voices, prompts, glosses):
+# build-shards skips a source that is not there, which would quietly make a
+# different model, so a missing one stops the build here (PARTIAL=1 goes on).
+missing=""
+command -v espeak-ng >/dev/null || missing="$missing espeak-ng"
+[ -d /usr/share/wordnet ] || missing="$missing wordnet-base"
+[ -d /usr/share/asterisk/sounds/en_US_f_Allison ] || missing="$missing asterisk-core-sounds-en-wav"
+[ -f /usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz ] ||
+  missing="$missing asterisk-core-sounds-en"
+if [ -n "$missing" ] && [ "${PARTIAL:-0}" != 1 ]; then
+  echo "make model: the default model trains on data from Debian packages that are not installed:" >&2
+  echo "  apt-get install -y$missing   (or PARTIAL=1 to build without them)" >&2
+  exit 2
+fi
 mkdir -p "$OUT"
 T0=$(date +%s)
 [ -f "$OUT/times.tsv" ] || printf 'stage\tseconds\n' >"$OUT/times.tsv"
@@ -136,6 +154,7 @@ if [ ! -s "$OUT/tessera.gguf" ]; then
   FLAGS=""
   [ "$TIE_CODES" = 1 ] && FLAGS="--tie-codes"
   [ "$ROPE_2D" = 1 ] && FLAGS="$FLAGS --rope-2d"
+  FLAGS="$FLAGS --code-swap $CODE_SWAP"
   # shellcheck disable=SC2086
   nice -n 5 "$BIN" train-mm --shards "$OUT/shards" --tokenizer "$OUT/tokenizer.gguf" \
     --vq "$OUT/vq.gguf" -o "$OUT/tessera.gguf" --steps "$LM_STEPS" --batch "$LM_BATCH" \

@@ -214,10 +214,17 @@ typedef struct {
     /* the records' vocabulary: the turns of a record are laid out with
      * ts_fusion_layout (NULL: plain causal rows, positions 0..seq_len-1) */
     const ts_vocab *vocab;
-    /* the VQ codebook (vocab->n_codes rows of codebook_dim floats): when
-     * set, the media codes' embeddings are tied to it (ts_trainer_tie_codes) */
+    /* the VQ codebook (vocab->n_codes rows of codebook_dim floats), for
+     * tie_codes and code_swap */
     const float *codebook;
     int codebook_dim;
+    /* the media codes' embeddings tied to the codebook (ts_trainer_tie_codes) */
+    bool tie_codes;
+    /* The probability that a code of an image / of a clip in a train row is
+     * swapped for one of its 3 nearest codebook neighbours among the codes
+     * that modality uses in the train shards (fusion/code_swap.h); 0: none,
+     * and the rows are those of a run without swaps. */
+    float code_swap[2];
     int eval_every;  /* steps (0: 200) */
     int val_batches; /* batches of val records evaluated (0: 8), the same every time */
     const char *ckpt_path, *resume_path;
