@@ -7,10 +7,11 @@ training speakers (no augmentation; codes embedded as their fixed codebook
 vectors, and as free rows) and prints the accuracy on speaker theo for 3
 seeds and their median, with the codes' count, perplexity and mean run
 length. Independent of any shards, so a VQ-VAE can be judged before a build.
-The third row ("latents") feeds the same CNN the encoder's output before
-quantisation (`tokenize --latents`): what the codes would tell if the
-quantiser lost nothing. The last two rows give each frame a second code, a
-residual quantiser over the same codebook: c2 = nearest(s (z - e[c1])),
+The third row ("learned, swaps") trains the free rows on codes swapped as
+`train-mm --code-swap 0,30` swaps them. "latents" feeds the same CNN the
+encoder's output before quantisation (`tokenize --latents`): what the codes
+would tell if the quantiser lost nothing. The last two rows give each frame
+a second code, a residual quantiser over the same codebook: c2 = nearest(s (z - e[c1])),
 with s the ratio of the rows' RMS to their residuals' RMS on the training
 speakers. "residual sum" feeds e[c1] + e[c2] / s, one vector per frame;
 "residual pairs" feeds c1 and c2 as two tokens per frame, the second with
@@ -40,10 +41,11 @@ def fsdd_clips(folder):
             yield os.path.join(folder, f), int(digit), speaker == "theo"
 
 
-def theo_accuracies(build, inputs, Y, held, epochs):
+def theo_accuracies(build, inputs, Y, held, epochs, swap=None):
     """Accuracy (%) on the held-out rows for seeds 0, 1, 2: after each seed,
     build() gives (trained parameters, forward), trained with AdamW on the
-    other rows for `epochs` epochs of batches of 64."""
+    other rows for `epochs` epochs of batches of 64, each batch through
+    swap() first when given."""
     accs = []
     for seed in range(3):
         torch.manual_seed(seed)
@@ -52,7 +54,8 @@ def theo_accuracies(build, inputs, Y, held, epochs):
         xtr, ytr = inputs[~held], Y[~held]
         for _ in range(epochs):
             for b in torch.randperm(len(xtr)).split(64):
-                loss = nn.functional.cross_entropy(forward(xtr[b]), ytr[b])
+                x = swap(xtr[b]) if swap else xtr[b]
+                loss = nn.functional.cross_entropy(forward(x), ytr[b])
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -79,6 +82,26 @@ def residual_codes(z, a, E, held):
     print(f"residual scale s = {s:.2f}; mean squared error per frame: one code {err1:.3f}, "
           f"two {err2:.3f}")
     return zsum, pairs, torch.tensor(np.concatenate([E, E / s]).astype(np.float32))
+
+
+def code_swapper(a, E, held, p, J=3):
+    """As train-mm --code-swap: each code swapped, with probability p, for
+    one of its J nearest codebook neighbours among the codes the training
+    speakers' clips use (fusion/code_swap.c). a: codes, K where padded."""
+    K = len(E)
+    used = np.zeros(K, bool)
+    u = np.unique(a[~held])
+    used[u[u < K]] = True
+    d = (E ** 2).sum(1)[None] - 2 * E @ E.T
+    d[:, ~used] = np.inf
+    np.fill_diagonal(d, np.inf)
+    nb = np.concatenate([np.argsort(d, 1, kind="stable")[:, :J], np.full((1, J), K)])
+    nb = torch.tensor(nb)
+
+    def swap(x):
+        alt = nb[x, torch.randint(0, J, x.shape)]
+        return torch.where(torch.rand(x.shape) < p, alt, x)
+    return swap
 
 
 def main():
@@ -114,18 +137,19 @@ def main():
         z[i, :len(zi)] = zi
     zsum, pairs, two_levels = residual_codes(z, a, codebook.numpy(), np.array(held))
     a, z, Y, held = torch.tensor(a), torch.tensor(z), torch.tensor(Y), torch.tensor(held)
-    inputs = {"frozen": a, "learned": a, "latents": z, "residual sum": torch.tensor(zsum),
-              "residual pairs": torch.tensor(pairs)}
+    inputs = {"frozen": a, "learned": a, "learned, swaps": a, "latents": z,
+              "residual sum": torch.tensor(zsum), "residual pairs": torch.tensor(pairs)}
+    swap = code_swapper(a.numpy(), codebook.numpy(), held.numpy(), 0.3)
     for mode, x in inputs.items():
         def build():
-            net = Probe(two_levels if mode == "residual pairs" else codebook, mode != "learned",
-                        False, 10)
+            net = Probe(two_levels if mode == "residual pairs" else codebook,
+                        not mode.startswith("learned"), False, 10)
             # rows go straight in, where the other modes look codes up
             rows = lambda x: net.fc(net.net(x.transpose(1, 2)).amax(2))  # noqa: E731
             run = rows if x.is_floating_point() else net
             return [q for q in net.parameters() if q.requires_grad], run
-        accs = theo_accuracies(build, x, Y, held, 30)
-        print(f"{mode:14s} theo accuracy per seed {' '.join(f'{v:.1f}' for v in accs)}, "
+        accs = theo_accuracies(build, x, Y, held, 30, swap if mode.endswith("swaps") else None)
+        print(f"{mode:15s} theo accuracy per seed {' '.join(f'{v:.1f}' for v in accs)}, "
               f"median {np.median(accs):.1f} %", flush=True)
 
 
