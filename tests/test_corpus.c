@@ -21,6 +21,13 @@ typedef struct {
     ts_vq *vq;
 } fixture;
 
+/* The fixture's tokenizer with its VQ-VAE's 16 codes. */
+static ts_vocab tiny_vocab(const fixture *f) {
+    ts_vocab v;
+    ts_vocab_init(&v, ts_bpe_n_text(f->tok), 16);
+    return v;
+}
+
 static void mkdirs(const char *p) { mkdir(p, 0755); }
 
 static void write_str(const char *path, const char *s) { tu_write_file(path, s, strlen(s)); }
@@ -306,8 +313,7 @@ static void test_every_source(void **state) {
     assert_int_equal(ts_shard_open(tu_path(f->dir, "val.shard"), &va), TS_OK);
     assert_int_equal(ts_shard_count(tr), st.examples[0]);
     assert_int_equal(ts_shard_count(va), st.examples[1]);
-    ts_vocab v;
-    ts_vocab_init(&v, ts_bpe_n_text(f->tok), 16);
+    ts_vocab v = tiny_vocab(f);
     assert_int_equal(ts_shard_vocab(tr), v.n_vocab);
 
     /* answers where they belong, with their media */
@@ -469,8 +475,7 @@ static void test_repeat(void **state) {
     assert_int_equal(ts_shard_open(tu_path(f->dir, "rtrain3.shard"), &t3), TS_OK);
     assert_int_equal(ts_shard_count(t3), 3 * ts_shard_count(t1));
     /* the copies follow their original with the same answers */
-    ts_vocab v;
-    ts_vocab_init(&v, ts_bpe_n_text(f->tok), 16);
+    ts_vocab v = tiny_vocab(f);
     int ni, na, ni3, na3;
     char *a = answer_of(f, t1, 0, &v, &ni, &na), *b = answer_of(f, t3, 0, &v, &ni3, &na3);
     assert_string_equal(a, b);
@@ -540,8 +545,7 @@ static void small_shards(fixture *f, const char *tag) {
 }
 
 static ts_model *tiny_model(const fixture *f) {
-    ts_vocab v;
-    ts_vocab_init(&v, ts_bpe_n_text(f->tok), 16);
+    ts_vocab v = tiny_vocab(f);
     ts_model_config mc = ts_model_config_default(v.n_vocab);
     mc.d_model = 32, mc.n_heads = 2, mc.head_dim = 16, mc.n_layers = 2, mc.ffn_hidden = 32;
     mc.n_experts = 4, mc.n_experts_used = 2, mc.expert_hidden = 32, mc.context = 256;
@@ -550,13 +554,18 @@ static ts_model *tiny_model(const fixture *f) {
     return m;
 }
 
+/* Batches of 4 rows of 128 tokens, for tiny_model. */
+static ts_train_config tiny_train_config(int steps) {
+    ts_train_config tc = ts_train_config_default();
+    tc.batch = 4, tc.seq_len = 128, tc.steps = steps, tc.warmup = 4, tc.lr = 3e-3f;
+    return tc;
+}
+
 static void test_shard_train_resume(void **state) {
     fixture *f = *state;
     small_shards(f, "");
-    ts_vocab v;
-    ts_vocab_init(&v, ts_bpe_n_text(f->tok), 16);
-    ts_train_config tc = ts_train_config_default();
-    tc.batch = 4, tc.seq_len = 128, tc.steps = 40, tc.warmup = 4, tc.lr = 3e-3f;
+    ts_vocab v = tiny_vocab(f);
+    ts_train_config tc = tiny_train_config(40);
     const char *trs[1] = {tu_path(f->dir, "st.shard")};
     ts_shard_train_opts o = {.train = trs, .n_train = 1, .val = tu_path(f->dir, "sv.shard"),
                              .pad_id = ts_vocab_special(&v, TS_TOK_PAD), .eval_every = 20,
@@ -739,10 +748,8 @@ static void test_export_val(void **state) {
 static void test_shard_train_code_swap(void **state) {
     fixture *f = *state;
     small_shards(f, "w");
-    ts_vocab v;
-    ts_vocab_init(&v, ts_bpe_n_text(f->tok), 16);
-    ts_train_config tc = ts_train_config_default();
-    tc.batch = 4, tc.seq_len = 128, tc.steps = 12, tc.warmup = 4, tc.lr = 3e-3f;
+    ts_vocab v = tiny_vocab(f);
+    ts_train_config tc = tiny_train_config(12);
     const char *trs[1] = {tu_path(f->dir, "stw.shard")};
     char va[512], ck[512];
     snprintf(va, sizeof va, "%s", tu_path(f->dir, "svw.shard"));
