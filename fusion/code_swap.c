@@ -3,9 +3,7 @@
 #include "fusion/code_swap.h"
 
 #include <cblas.h>
-#include <float.h>
 #include <stdlib.h>
-#include <string.h>
 
 void code_swap_free(code_swap *cs) {
     if (!cs) return;
