@@ -8,8 +8,13 @@ BUILD_PKGS="build-essential pkg-config libpng-dev libjpeg62-turbo-dev libsndfile
 EXTRA_PKGS="clang libclang-rt-dev nodejs npm"
 # Node.js may come from outside Debian (then its npm is not a Debian package).
 command -v node >/dev/null && command -v npm >/dev/null && EXTRA_PKGS="clang libclang-rt-dev"
+# WITH_MODEL=1: the packages `make model` trains on (voices, prompts, glosses).
+MODEL_PKGS="espeak-ng wordnet-base asterisk-core-sounds-en-wav asterisk-core-sounds-en"
+# WITH_BENCH=1: Debian's Python, numpy, Pillow and PyTorch for the peers and
+# probes in bench/ and the golden-value scripts in tools/.
+BENCH_PKGS="python3-numpy python3-pil python3-torch"
 missing=""
-for p in $BUILD_PKGS ${WITH_EXTRAS:+$EXTRA_PKGS}; do
+for p in $BUILD_PKGS ${WITH_EXTRAS:+$EXTRA_PKGS} ${WITH_MODEL:+$MODEL_PKGS} ${WITH_BENCH:+$BENCH_PKGS}; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0

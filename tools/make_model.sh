@@ -71,7 +71,8 @@ command -v espeak-ng >/dev/null || missing="$missing espeak-ng"
   missing="$missing asterisk-core-sounds-en"
 if [ -n "$missing" ] && [ "${PARTIAL:-0}" != 1 ]; then
   echo "make model: the default model trains on data from Debian packages that are not installed:" >&2
-  echo "  apt-get install -y$missing   (or PARTIAL=1 to build without them)" >&2
+  echo "  apt-get install -y$missing   (or WITH_MODEL=1 tools/install-deps.sh;" \
+    "PARTIAL=1 builds without them)" >&2
   exit 2
 fi
 mkdir -p "$OUT"
