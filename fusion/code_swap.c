@@ -1,6 +1,7 @@
 /* Code swaps: neighbours in the codebook, drawn while the decoder trains
  * (code_swap.h). */
 #include "fusion/code_swap.h"
+#include "vqvae/quantize.h"
 
 #include <cblas.h>
 #include <stdlib.h>
@@ -73,12 +74,7 @@ ts_status code_swap_neighbours(code_swap *cs, const float *codebook, int dim) {
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, K, dim, -2.0f, codebook, dim, codebook,
                 dim, 0.0f, d, K);
-    for (int b = 0; b < K; b++) {
-        float s = 0;
-        for (int j = 0; j < dim; j++)
-            s += codebook[(size_t)b * dim + j] * codebook[(size_t)b * dim + j];
-        norm[b] = s;
-    }
+    ts_vq_code_norms(norm, codebook, K, dim);
     for (int kind = 0; kind < CODE_SWAP_KINDS; kind++) {
         const int64_t *used = cs->count[kind];
         for (int a = 0; a < K; a++) {
