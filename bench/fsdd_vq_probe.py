@@ -11,8 +11,8 @@ The third row ("learned, swaps") trains the free rows on codes swapped as
 `train-mm --code-swap 0,30` swaps them. "latents" feeds the same CNN the
 encoder's output before quantisation (`tokenize --latents`): what the codes
 would tell if the quantiser lost nothing. The last two rows give each frame
-a second code, a residual quantiser over the same codebook: c2 = nearest(s (z - e[c1])),
-with s the ratio of the rows' RMS to their residuals' RMS on the training
+a second code, a residual quantiser over the same codebook:
+c2 = nearest(s (z - e[c1])), with s the ratio of the rows' RMS to their residuals' RMS on the training
 speakers. "residual sum" feeds e[c1] + e[c2] / s, one vector per frame;
 "residual pairs" feeds c1 and c2 as two tokens per frame, the second with
 its own ids and vectors e / s, as a decoder reading both would.
@@ -64,6 +64,11 @@ def theo_accuracies(build, inputs, Y, held, epochs, swap=None):
     return accs
 
 
+def sq_dists(x, E):
+    """|x_i - e_k|^2 for the rows x (N, D) and codes E (K, D)."""
+    return (x ** 2).sum(1, keepdims=True) - 2 * x @ E.T + (E ** 2).sum(1)[None]
+
+
 def residual_codes(z, a, E, held):
     """From the encoder rows z (clips, frames, D; zero padding) and codes a
     (K where padded): e[c1] + e[c2] / s per frame, the pairs c1, K + c2
@@ -74,7 +79,7 @@ def residual_codes(z, a, E, held):
     train = ~pad & ~held[:, None]
     s = np.sqrt((z[train] ** 2).sum(1).mean() / ((z[train] - q1[train]) ** 2).sum(1).mean())
     r = (s * (z - q1)).reshape(-1, E.shape[1])
-    c2 = ((r ** 2).sum(1, keepdims=True) - 2 * r @ E.T + (E ** 2).sum(1)[None]).argmin(1)
+    c2 = sq_dists(r, E).argmin(1)
     c2 = c2.reshape(a.shape)
     zsum = np.where(pad[..., None], 0, q1 + E[c2] / s).astype(np.float32)
     pairs = np.stack([np.where(pad, 2 * K, a), np.where(pad, 2 * K, K + c2)], 2).reshape(len(a), -1)
@@ -92,7 +97,7 @@ def code_swapper(a, E, held, p, J=3):
     used = np.zeros(K, bool)
     u = np.unique(a[~held])
     used[u[u < K]] = True
-    d = (E ** 2).sum(1)[None] - 2 * E @ E.T
+    d = sq_dists(E, E)
     d[:, ~used] = np.inf
     np.fill_diagonal(d, np.inf)
     nb = np.concatenate([np.argsort(d, 1, kind="stable")[:, :J], np.full((1, J), K)])
