@@ -37,6 +37,11 @@ static void usage(void) {
            "                     of each train row for one of their 3 nearest codebook\n"
            "                     neighbours (among the codes of that modality), drawn\n"
            "                     afresh every step (default 0,0)\n"
+           "  --ema D            keep an exponential moving average of the weights with\n"
+           "                     decay D (e.g. 0.9995; 0: none, the default) and write\n"
+           "                     it as the model; its val loss is printed beside the\n"
+           "                     trained weights'. Checkpoints hold both: --resume of the\n"
+           "                     last one without --ema writes the trained weights\n"
            "  -s, --seed N       (default 1)\n"
            "  -t N               threads (default: the online CPUs)\n");
 }
@@ -84,6 +89,7 @@ int cmd_train_mm(int argc, char **argv) {
         NUM("--seed", 0, 1L << 62, seed) NUM("-t", 1, 1024, threads)
         DBL("--lr", 0, 10, tc.lr) DBL("--min-lr", 0, 10, tc.min_lr)
         DBL("--time-limit", 0, 1e9, time_limit) DBL("--gate-penalty", 0, 100, tc.gate_penalty)
+        DBL("--ema", 0, 0.999999, tc.ema)
         else if (!strcmp(a, "--q8")) q8 = true;
         else if (!strcmp(a, "--tie-codes")) tie_codes = true;
         else if (!strcmp(a, "--rope-2d")) rope_2d = true;
@@ -148,12 +154,16 @@ int cmd_train_mm(int argc, char **argv) {
                                  .time_limit = time_limit};
         ts_lm_train_result res;
         double t0 = ts_now();
-        if (!(s = ts_shard_train(m, &tc, pool, &o, &res)))
+        if (!(s = ts_shard_train(m, &tc, pool, &o, &res))) {
+            char raw_note[64] = "";
+            if (tc.ema > 0)
+                snprintf(raw_note, sizeof raw_note, " (trained weights %.4f)", res.val_loss_raw);
             fprintf(stderr,
-                    "train-mm: %lld steps, loss %.4f, val loss %.4f, %.0f tokens/s (%.0f answer "
+                    "train-mm: %lld steps, loss %.4f, val loss %.4f%s, %.0f tokens/s (%.0f answer "
                     "tokens/s), %.1f s\n",
-                    (long long)res.steps_done, res.loss, res.val_loss, res.tokens_per_s,
+                    (long long)res.steps_done, res.loss, res.val_loss, raw_note, res.tokens_per_s,
                     res.answer_tokens_per_s, ts_now() - t0);
+        }
     }
     if (!s) {
         ts_gguf_writer *w = ts_gguf_writer_new();

@@ -3,6 +3,7 @@
  * that would not fit ends the row; the rest is <pad>, masked out), so no
  * answer is ever cut and the loss covers answers only. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,6 +108,31 @@ static void set_layout(ts_trainer *t, const ts_vocab *v, const int32_t *tok, int
     ts_trainer_set_layout(t, pos, hide);
 }
 
+/* Mean loss over the same val rows every time, drawn from the whole val
+ * shard (its sources come one after the other). */
+static ts_status val_loss(ts_trainer *t, const shard_set *va, const ts_shard_train_opts *o,
+                          int batches, int B, int W, int32_t *tok, uint8_t *mask, int32_t *pos,
+                          int32_t *hide, double *out) {
+    ts_rng vr;
+    ts_rng_seed(&vr, 0x7a1ull);
+    void *vctx[2] = {&vr, (void *)va};
+    double sum = 0;
+    int cnt = 0;
+    for (int vb = 0; vb < batches; vb++) {
+        for (int b = 0; b < B; b++)
+            fill_row(va, W, o->pad_id, tok + (size_t)b * W, mask + (size_t)b * (W - 1), pick_random,
+                     vctx);
+        set_layout(t, o->vocab, tok, B, W, pos, hide);
+        double ls;
+        int n;
+        ts_status s = ts_trainer_eval(t, tok, mask, &ls, &n, NULL);
+        if (s) return s;
+        sum += ls, cnt += n;
+    }
+    *out = cnt ? sum / cnt : NAN;
+    return TS_OK;
+}
+
 ts_status ts_shard_train(ts_model *m, const ts_train_config *tc, ts_pool *pool,
                          const ts_shard_train_opts *o, ts_lm_train_result *res) {
     memset(res, 0, sizeof *res);
@@ -143,7 +169,7 @@ ts_status ts_shard_train(ts_model *m, const ts_train_config *tc, ts_pool *pool,
     int val_batches = o->val_batches > 0 ? o->val_batches : 8;
     ts_progress prog;
     ts_progress_init(&prog, 2.0);
-    double t_start = ts_now(), train_time = 0, val_loss = NAN;
+    double t_start = ts_now(), train_time = 0, val = NAN, val_avg = NAN;
     int64_t trained = 0, targets = 0;
     ts_train_stats st = {0};
     for (int64_t step = ts_trainer_step_count(t); step < tc->steps; step++) {
@@ -165,29 +191,21 @@ ts_status ts_shard_train(ts_model *m, const ts_train_config *tc, ts_pool *pool,
                            (o->stop_after > 0 && step + 1 >= o->stop_after);
         bool do_eval = (step + 1) % eval_every == 0 || last || out_of_time;
         if (do_eval && va.total) {
-            /* the same val rows every time, drawn from the whole val shard
-             * (its sources come one after the other) */
-            ts_rng vr;
-            ts_rng_seed(&vr, 0x7a1ull);
-            void *vctx[2] = {&vr, &va};
-            double sum = 0;
-            int cnt = 0;
-            for (int vb = 0; vb < val_batches; vb++) {
-                for (int b = 0; b < B; b++)
-                    fill_row(&va, W, o->pad_id, tok + (size_t)b * W, mask + (size_t)b * (W - 1), pick_random, vctx);
-                set_layout(t, o->vocab, tok, B, W, pos, hide);
-                double ls;
-                int n;
-                if ((s = ts_trainer_eval(t, tok, mask, &ls, &n, NULL))) goto done;
-                sum += ls, cnt += n;
+            s = val_loss(t, &va, o, val_batches, B, W, tok, mask, pos, hide, &val);
+            if (!s && tc->ema > 0) {
+                ts_trainer_swap_average(t);
+                s = val_loss(t, &va, o, val_batches, B, W, tok, mask, pos, hide, &val_avg);
+                ts_trainer_swap_average(t);
             }
-            val_loss = cnt ? sum / cnt : NAN;
+            if (s) goto done;
         }
+        char avg_note[32] = "";
+        if (tc->ema > 0) snprintf(avg_note, sizeof avg_note, " (average %.4f)", val_avg);
         if (!o->quiet)
             ts_progress_update(&prog, step + 1, tc->steps, do_eval,
-                               "decoder step %lld loss %.4f val %.4f | %.0f answer tok/s | load "
+                               "decoder step %lld loss %.4f val %.4f%s | %.0f answer tok/s | load "
                                "max/mean %.2f | heads %.0f%% | lr %.2g",
-                               (long long)(step + 1), st.loss, val_loss,
+                               (long long)(step + 1), st.loss, val, avg_note,
                                train_time > 0 ? (double)targets / train_time : 0.0,
                                st.load_max_mean, 100 * st.active_heads, st.lr);
         if (o->ckpt_path && do_eval && (s = ts_trainer_save(t, o->ckpt_path, rng.s, 4))) goto done;
@@ -196,7 +214,10 @@ ts_status ts_shard_train(ts_model *m, const ts_train_config *tc, ts_pool *pool,
     if (!o->quiet) ts_progress_finish(&prog);
     res->steps_done = ts_trainer_step_count(t);
     res->loss = st.loss;
-    res->val_loss = val_loss;
+    /* the averaged weights are the ones kept */
+    if (tc->ema > 0) ts_trainer_swap_average(t);
+    res->val_loss = tc->ema > 0 ? val_avg : val;
+    res->val_loss_raw = val;
     res->tokens_per_s = train_time > 0 ? (double)trained * B * tc->seq_len / train_time : 0;
     res->answer_tokens_per_s = train_time > 0 ? (double)targets / train_time : 0;
     res->active_heads = st.active_heads;

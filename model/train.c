@@ -1,7 +1,8 @@
 /* Training: one step = forward, loss, backward, global-norm clipping, AdamW
  * (decoupled decay on matrices only) under warmup + cosine, then the router
- * biases moved by the sign rule. Checkpoints hold everything a resumed run
- * needs to give the same losses. */
+ * biases moved by the sign rule, then the moving average of the weights
+ * (when asked for). Checkpoints hold everything a resumed run needs to give
+ * the same losses. */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -35,6 +36,8 @@ struct ts_trainer {
     int n_chunks;
     float lr;         /* of the current step, for the AdamW tasks */
     ts_code_proj *cp; /* NULL: the media codes' embeddings are free rows */
+    float *avg;       /* [n_params] the weights' moving average (tc.ema > 0), else NULL */
+    float avg_rate;   /* of the current step, for the average tasks */
 };
 
 ts_train_config ts_train_config_default(void) {
@@ -68,6 +71,7 @@ void ts_trainer_free(ts_trainer *t) {
     free(t->weights);
     free(t->chunks);
     free(t->partial);
+    free(t->avg);
     ts_code_proj_free(t->cp);
     free(t);
 }
@@ -76,6 +80,8 @@ ts_status ts_trainer_new(ts_model *m, const ts_train_config *tc, ts_pool *pool, 
     if (tc->batch < 1 || tc->seq_len < 1 || tc->seq_len > m->c.context)
         return ts_fail(TS_ERR_USAGE, "train: batch %d × seq_len %d does not fit context %d",
                        tc->batch, tc->seq_len, m->c.context);
+    if (!(tc->ema >= 0 && tc->ema < 1))
+        return ts_fail(TS_ERR_USAGE, "train: the average's decay %g is not in [0, 1)", tc->ema);
     openblas_set_num_threads(1); /* the pool splits the work itself */
     ts_trainer *t = calloc(1, sizeof *t);
     if (!t) return ts_fail(TS_ERR_NOMEM, "train: out of memory");
@@ -94,8 +100,9 @@ ts_status ts_trainer_new(ts_model *m, const ts_train_config *tc, ts_pool *pool, 
         if (m->info[i].trained) nc += (int)((m->info[i].n + ADAM_CHUNK - 1) / ADAM_CHUNK);
     t->chunks = malloc(sizeof(chunk) * (size_t)(nc ? nc : 1));
     t->partial = malloc(sizeof(double) * (size_t)(nc ? nc : 1));
-    if (!t->grads || !t->m1 || !t->m2 || !t->g.L || !t->inputs || !t->targets || !t->rows || !t->weights ||
-        !t->chunks || !t->partial) {
+    if (tc->ema > 0 && (t->avg = ts_alloc_floats(P))) memcpy(t->avg, m->params, sizeof(float) * P);
+    if (!t->grads || !t->m1 || !t->m2 || !t->g.L || !t->inputs || !t->targets || !t->rows ||
+        !t->weights || !t->chunks || !t->partial || (tc->ema > 0 && !t->avg)) {
         ts_trainer_free(t);
         return ts_fail(TS_ERR_NOMEM, "train: out of memory for %zu parameters", P);
     }
@@ -221,6 +228,38 @@ static double clip_grads(ts_trainer *t, double extra_ss) {
     return norm;
 }
 
+/* The moving average and its exchange with the weights, over fixed ranges of
+ * all of them (the router biases too) */
+static int n_ranges(const ts_trainer *t) {
+    return (int)((t->m->n_params + ADAM_CHUNK - 1) / ADAM_CHUNK);
+}
+
+static size_t range_end(const ts_trainer *t, int i) {
+    size_t e = ((size_t)i + 1) * ADAM_CHUNK;
+    return e < t->m->n_params ? e : t->m->n_params;
+}
+
+static void average_task(void *vctx, int i, int n, int worker) {
+    ts_trainer *t = vctx;
+    const float *w = t->m->params, k = t->avg_rate;
+    float *a = t->avg;
+    for (size_t j = (size_t)i * ADAM_CHUNK, e = range_end(t, i); j < e; j++)
+        a[j] += k * (w[j] - a[j]);
+}
+
+static void swap_task(void *vctx, int i, int n, int worker) {
+    ts_trainer *t = vctx;
+    float *w = t->m->params, *a = t->avg;
+    for (size_t j = (size_t)i * ADAM_CHUNK, e = range_end(t, i); j < e; j++) {
+        float x = w[j];
+        w[j] = a[j], a[j] = x;
+    }
+}
+
+void ts_trainer_swap_average(ts_trainer *t) {
+    if (t->avg) ts_pool_run(t->pool, n_ranges(t), swap_task, t);
+}
+
 /* AdamW on W (decayed) and b (not), then the embedding rows follow */
 static void code_proj_step(ts_trainer *t) {
     ts_code_proj *p = t->cp;
@@ -292,6 +331,12 @@ ts_status ts_trainer_step(ts_trainer *t, const int32_t *tokens, const uint8_t *m
         }
     }
     t->step++;
+    if (t->avg) {
+        /* early on the average follows faster, so the first weights do not linger */
+        double d = (1.0 + (double)t->step) / (10.0 + (double)t->step);
+        t->avg_rate = (float)(1.0 - (d < t->tc.ema ? d : t->tc.ema));
+        ts_pool_run(t->pool, n_ranges(t), average_task, t);
+    }
     if (st) {
         st->loss = loss;
         st->aux_loss = aux;
@@ -339,6 +384,7 @@ ts_status ts_trainer_save(const ts_trainer *t, const char *path, const uint64_t 
     int64_t dims[1] = {(int64_t)t->m->n_params};
     if (!s) s = ts_gguf_add_tensor(w, "train.adam_m", TS_DTYPE_F32, dims, 1, t->m1);
     if (!s) s = ts_gguf_add_tensor(w, "train.adam_v", TS_DTYPE_F32, dims, 1, t->m2);
+    if (!s && t->avg) s = ts_gguf_add_tensor(w, "train.average", TS_DTYPE_F32, dims, 1, t->avg);
     if (!s && t->cp) {
         int64_t nw[1] = {(int64_t)t->cp->dim * t->cp->D + t->cp->D};
         s = ts_gguf_add_tensor(w, "train.code_proj", TS_DTYPE_F32, nw, 1, t->cp->w);
@@ -415,6 +461,11 @@ ts_status ts_trainer_load(ts_trainer *t, const char *path, uint64_t *extra, int 
         memcpy(&extra[i], (const uint8_t *)data + 8 * i, 8);
     memcpy(t->m->params, cm->params, sizeof(float) * t->m->n_params);
     if (t->cp) ts_code_proj_write_rows(t->cp, t->m->w.tok_embd);
+    if (t->avg && ts_gguf_find_tensor(g, "train.average")) {
+        if ((s = load_flat(g, path, "train.average", t->avg, t->m->n_params))) goto done;
+    } else if (t->avg) {
+        memcpy(t->avg, t->m->params, sizeof(float) * t->m->n_params);
+    }
     t->step = (int64_t)step;
 done:
     ts_model_free(cm);

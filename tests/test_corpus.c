@@ -786,6 +786,55 @@ static void test_shard_train_code_swap(void **state) {
     ts_pool_free(pool);
 }
 
+/* With a moving average the training is that of a run without one; the
+ * model left is the average (its own val loss), and a resumed run ends
+ * with the same average. */
+static void test_shard_train_average(void **state) {
+    fixture *f = *state;
+    small_shards(f, "");
+    ts_vocab v = tiny_vocab(f);
+    ts_train_config tc = tiny_train_config(12);
+    const char *trs[1] = {tu_path(f->dir, "st.shard")};
+    char va[512], ck[512];
+    snprintf(va, sizeof va, "%s", tu_path(f->dir, "sv.shard"));
+    snprintf(ck, sizeof ck, "%s/sa.ckpt", f->dir);
+    ts_shard_train_opts o = {.train = trs,
+                             .n_train = 1,
+                             .val = va,
+                             .pad_id = ts_vocab_special(&v, TS_TOK_PAD),
+                             .eval_every = 6,
+                             .quiet = true};
+    ts_pool *pool = ts_pool_new(2);
+    ts_lm_train_result plain, avg, resumed;
+    ts_model *a = tiny_model(f), *b = tiny_model(f), *c = tiny_model(f);
+    assert_int_equal(ts_shard_train(a, &tc, pool, &o, &plain), TS_OK);
+    tc.ema = 0.8f;
+    assert_int_equal(ts_shard_train(b, &tc, pool, &o, &avg), TS_OK);
+    assert_true(avg.loss == plain.loss && avg.val_loss_raw == plain.val_loss);
+    assert_true(isfinite(avg.val_loss) && avg.val_loss != plain.val_loss);
+    int32_t ids[4] = {ts_vocab_special(&v, TS_TOK_BOS), 'c', 'a', 't'};
+    int V = v.n_vocab;
+    float *la = malloc(sizeof *la * 4 * (size_t)V), *lb = malloc(sizeof *lb * 4 * (size_t)V);
+    assert_int_equal(ts_model_logits(a, ids, 4, la), TS_OK);
+    assert_int_equal(ts_model_logits(b, ids, 4, lb), TS_OK);
+    assert_memory_not_equal(la, lb, sizeof *la * 4 * (size_t)V);
+    o.ckpt_path = ck, o.stop_after = 6;
+    assert_int_equal(ts_shard_train(c, &tc, pool, &o, &resumed), TS_OK);
+    ts_model_free(c);
+    c = tiny_model(f);
+    o.stop_after = 0, o.resume_path = ck;
+    assert_int_equal(ts_shard_train(c, &tc, pool, &o, &resumed), TS_OK);
+    assert_true(resumed.val_loss == avg.val_loss && resumed.val_loss_raw == avg.val_loss_raw);
+    assert_int_equal(ts_model_logits(c, ids, 4, la), TS_OK);
+    assert_memory_equal(la, lb, sizeof *la * 4 * (size_t)V);
+    free(la);
+    free(lb);
+    ts_model_free(a);
+    ts_model_free(b);
+    ts_model_free(c);
+    ts_pool_free(pool);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_source),
@@ -793,6 +842,7 @@ int main(void) {
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_shard_train_resume),
         cmocka_unit_test(test_shard_train_code_swap),
+        cmocka_unit_test(test_shard_train_average),
         cmocka_unit_test(test_export_val),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -802,6 +802,92 @@ static void test_checkpoint_resume_gives_identical_losses(void **state) {
     tu_rmdir(dir);
 }
 
+/* The moving average of the weights: exactly a += (1 - min(d, (1+s)/(10+s)))
+ * (w - a) after step s, from the first weights; training itself unchanged;
+ * swapped in and out; kept by checkpoints, or started at a checkpoint's
+ * weights when it holds none. */
+static void test_moving_average(void **state) {
+    ts_model_config cf = copy_config();
+    ts_train_config tc = ts_train_config_default();
+    tc.batch = 8, tc.seq_len = CP_T, tc.steps = 12, tc.warmup = 2, tc.lr = 5e-3f;
+    ts_train_config te = tc;
+    te.ema = 0.6f;
+    char *dir = tu_mkdtemp();
+    const char *ck = tu_path(dir, "ckpt.gguf"), *ck_plain = tu_path(dir, "plain.gguf");
+    ts_pool *p = ts_pool_new(2);
+    ts_model *m, *mp;
+    ts_trainer *t, *tp;
+    assert_int_equal(ts_model_new(&cf, 5, &m), TS_OK);
+    assert_int_equal(ts_model_new(&cf, 5, &mp), TS_OK);
+    assert_int_equal(ts_trainer_new(m, &te, p, &t), TS_OK);
+    assert_int_equal(ts_trainer_new(mp, &tc, p, &tp), TS_OK);
+    size_t P = m->n_params;
+    float *want = malloc(sizeof(float) * P), *w = malloc(sizeof(float) * P);
+    memcpy(want, m->params, sizeof(float) * P);
+    ts_rng r, rp;
+    ts_rng_seed(&r, 6);
+    ts_rng_seed(&rp, 6);
+    double loss[8], loss_plain[8];
+    for (int s = 1; s <= 8; s++) {
+        run_steps(t, &r, 1, loss + s - 1, tc.batch);
+        run_steps(tp, &rp, 1, loss_plain + s - 1, tc.batch);
+        double d = (1.0 + s) / (10.0 + s);
+        float k = (float)(1.0 - (d < te.ema ? d : te.ema));
+        for (size_t j = 0; j < P; j++)
+            want[j] += k * (m->params[j] - want[j]);
+        if (s == 4) { /* checkpoints with and without the average */
+            assert_int_equal(ts_trainer_save(t, ck, r.s, 4), TS_OK);
+            assert_int_equal(ts_trainer_save(tp, ck_plain, rp.s, 4), TS_OK);
+        }
+    }
+    for (int i = 0; i < 8; i++)
+        assert_true(loss[i] == loss_plain[i]);
+    assert_memory_equal(m->params, mp->params, sizeof(float) * P);
+    memcpy(w, m->params, sizeof(float) * P);
+    ts_trainer_swap_average(t);
+    double moved = 0;
+    for (size_t j = 0; j < P; j++) {
+        assert_true(fabsf(m->params[j] - want[j]) <= 1e-6f * (1 + fabsf(want[j])));
+        moved += fabs((double)m->params[j] - w[j]);
+    }
+    print_message("moving average: mean |average - weights| %.2e\n", moved / (double)P);
+    assert_true(moved / (double)P > 1e-5); /* the average is not the last weights */
+    ts_trainer_swap_average(t);
+    assert_memory_equal(m->params, w, sizeof(float) * P);
+    /* resumed from step 4: the same average as the uninterrupted run */
+    ts_model *m2;
+    ts_trainer *t2;
+    assert_int_equal(ts_model_new(&cf, 99, &m2), TS_OK);
+    assert_int_equal(ts_trainer_new(m2, &te, p, &t2), TS_OK);
+    ts_rng r2;
+    int n_extra = 0;
+    assert_int_equal(ts_trainer_load(t2, ck, r2.s, 4, &n_extra), TS_OK);
+    run_steps(t2, &r2, 4, loss, tc.batch);
+    ts_trainer_swap_average(t);
+    ts_trainer_swap_average(t2);
+    assert_memory_equal(m2->params, m->params, sizeof(float) * P);
+    ts_trainer_free(t2);
+    /* from a checkpoint without an average, it starts at that one's weights */
+    assert_int_equal(ts_trainer_new(m2, &te, p, &t2), TS_OK);
+    assert_int_equal(ts_trainer_load(t2, ck_plain, r2.s, 4, &n_extra), TS_OK);
+    memcpy(w, m2->params, sizeof(float) * P);
+    ts_trainer_swap_average(t2);
+    assert_memory_equal(m2->params, w, sizeof(float) * P);
+    ts_trainer_free(t2);
+    /* a decay of 1 would never move */
+    te.ema = 1.0f;
+    assert_int_equal(ts_trainer_new(m2, &te, p, &t2), TS_ERR_USAGE);
+    ts_model_free(m2);
+    ts_trainer_free(t);
+    ts_trainer_free(tp);
+    ts_model_free(m);
+    ts_model_free(mp);
+    ts_pool_free(p);
+    free(want);
+    free(w);
+    tu_rmdir(dir);
+}
+
 static void test_router_bias_balances_load(void **state) {
     /* a router that sends everything to expert 0: the sign rule must spread
      * the load without any gradient on the bias. Every position counts (no
@@ -965,6 +1051,7 @@ int main(void) {
         cmocka_unit_test(test_tiny_model_learns_to_copy),
         cmocka_unit_test(test_turns_equal_separate_records),
         cmocka_unit_test(test_checkpoint_resume_gives_identical_losses),
+        cmocka_unit_test(test_moving_average),
         cmocka_unit_test(test_router_bias_balances_load),
         cmocka_unit_test(test_step_without_answers),
         cmocka_unit_test(test_lm_train_refines_router_bias),

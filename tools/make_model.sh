@@ -26,7 +26,9 @@
 # --tie-codes), ROPE_2D (0: image codes at raster positions; 1: 2-D RoPE
 # over their grid's rows and columns, train-mm --rope-2d), CODE_SWAP (I,A:
 # percent of the image and audio codes the decoder reads swapped for a
-# codebook neighbour, train-mm --code-swap; default 0,0), INSTALL
+# codebook neighbour, train-mm --code-swap; default 0,0), EMA (decay of the
+# moving average of the decoder's weights that is written as the model,
+# train-mm --ema; default 0: the trained weights themselves), INSTALL
 # (models/tessera.gguf; empty: do not install), UNTIL (espeak, bpe, vq or
 # shards: stop after that stage), PARTIAL (1: build even without the Debian
 # packages that hold training data).
@@ -54,6 +56,7 @@ NARROWBAND=${NARROWBAND:-0}
 TIE_CODES=${TIE_CODES:-0}
 ROPE_2D=${ROPE_2D:-0}
 CODE_SWAP=${CODE_SWAP:-0,0}
+EMA=${EMA:-0}
 INSTALL=${INSTALL-models/tessera.gguf}
 MAX_PER_SOURCE=${MAX_PER_SOURCE:-0}
 BIN=${TESSERA:-build/tessera}
@@ -155,7 +158,7 @@ if [ ! -s "$OUT/tessera.gguf" ]; then
   FLAGS=""
   [ "$TIE_CODES" = 1 ] && FLAGS="--tie-codes"
   [ "$ROPE_2D" = 1 ] && FLAGS="$FLAGS --rope-2d"
-  FLAGS="$FLAGS --code-swap $CODE_SWAP"
+  FLAGS="$FLAGS --code-swap $CODE_SWAP --ema $EMA"
   # shellcheck disable=SC2086
   nice -n 5 "$BIN" train-mm --shards "$OUT/shards" --tokenizer "$OUT/tokenizer.gguf" \
     --vq "$OUT/vq.gguf" -o "$OUT/tessera.gguf" --steps "$LM_STEPS" --batch "$LM_BATCH" \

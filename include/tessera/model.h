@@ -159,6 +159,9 @@ typedef struct {
     float gate_penalty; /* λ of λ·mean(g) for the DRA gates */
     float balance_alpha; /* α of the sequence-level balance loss */
     float bias_gamma;   /* γ of the router-bias sign rule */
+    /* decay d of an exponential moving average of the weights, updated after
+     * every step with rate 1 - min(d, (1 + step) / (10 + step)); 0: none */
+    float ema;
     uint64_t seed;
 } ts_train_config;
 ts_train_config ts_train_config_default(void);
@@ -201,12 +204,18 @@ int64_t ts_trainer_step_count(const ts_trainer *t);
  * ts_trainer_load, which then restores W, b and their moments. */
 ts_status ts_trainer_tie_codes(ts_trainer *t, int code_base, const float *codebook, int K, int dim,
                                uint64_t seed);
-/* Checkpoint: weights, AdamW moments, router biases, the step, and the
- * caller's extra state (RNG, data position) as a u64 array. */
+/* Exchanges the weights and their moving average (tc.ema > 0; else does
+ * nothing): once to evaluate or keep the averaged model, again to go on
+ * training. */
+void ts_trainer_swap_average(ts_trainer *t);
+/* Checkpoint: weights, AdamW moments, router biases, the moving average, the
+ * step, and the caller's extra state (RNG, data position) as a u64 array. */
 ts_status ts_trainer_save(const ts_trainer *t, const char *path, const uint64_t *extra,
                           int n_extra);
 /* Restores a checkpoint made by ts_trainer_save for the same config into an
- * existing trainer; extra receives up to max_extra values (*n_extra set). */
+ * existing trainer; extra receives up to max_extra values (*n_extra set).
+ * With tc.ema > 0 and a checkpoint without an average, the average starts
+ * at the checkpoint's weights. */
 ts_status ts_trainer_load(ts_trainer *t, const char *path, uint64_t *extra, int max_extra,
                           int *n_extra);
 
@@ -230,6 +239,7 @@ typedef struct {
 typedef struct {
     int64_t steps_done;
     double loss, val_loss; /* last train step, last val evaluation */
+    double val_loss_raw;   /* with tc.ema: the trained weights' (val_loss is the average's) */
     double tokens_per_s;   /* training steps only */
     double answer_tokens_per_s; /* of those, targets the loss counts (train-mm) */
     double active_heads;
