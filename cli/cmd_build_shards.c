@@ -56,6 +56,8 @@ static void usage(void) {
            "                         media read; no --tokenizer, --vq or -o): BPE input\n"
            "  --export-val DIR       also write the held-out set as files + labels.tsv\n"
            "  --export-max N         cap each held-out task (default 1000)\n"
+           "  --check-sources        only check that every source is there: exit 2 naming\n"
+           "                         each one that is not (and its Debian package), else 0\n"
            "  -s, --seed N           seed of the generators and phrasings (default 1)\n"
            "  -t N                   threads (default: the online CPUs)\n");
 }
@@ -121,11 +123,45 @@ static bool parse_repeat(const char *cmd, const char *arg, int *repeat) {
 /* NULL: a generator, always there */
 static bool present(const char *path) { return !path || is_dir(path); }
 
+/* The Debian package that holds a default path, named when it is missing. */
+static const char *debian_package(const char *path) {
+    if (!strcmp(path, AST_SOUNDS)) return "asterisk-core-sounds-en-wav";
+    if (!strcmp(path, AST_TEXT)) return "asterisk-core-sounds-en";
+    if (!strcmp(path, WORDNET)) return "wordnet-base";
+    return NULL;
+}
+
+/* --check-sources: fails naming every source that is not there, in one line. */
+static ts_status check_sources(const char *data, const char *ast, const char *ast_text,
+                               const char *spoken, const char *wordnet) {
+    static const char *const sets[] = {"mnist", "cifar10",         "twemoji",
+                                       "fsdd",  "speech_commands", "scienceqa"};
+    char set_paths[6][4096], missing[8192] = "";
+    const char *folders[9];
+    int n = 0;
+    for (int i = 0; i < 6; i++) {
+        snprintf(set_paths[i], sizeof set_paths[i], "%s/%s", data, sets[i]);
+        folders[n++] = set_paths[i];
+    }
+    folders[n++] = ast, folders[n++] = wordnet;
+    if (spoken) folders[n++] = spoken;
+    size_t len = 0;
+    for (int i = 0; i <= n && len < sizeof missing; i++) {
+        const char *p = i < n ? folders[i] : ast_text; /* the last: the one file */
+        if (i < n ? is_dir(p) : access(p, R_OK) == 0) continue;
+        const char *pkg = debian_package(p);
+        len += (size_t)snprintf(missing + len, sizeof missing - len, "%s%s%s%s%s", len ? ", " : "",
+                                p, pkg ? " (Debian package " : "", pkg ? pkg : "", pkg ? ")" : "");
+    }
+    return len ? ts_fail(TS_ERR_INPUT, "build-shards: not there: %s", missing) : TS_OK;
+}
+
 int cmd_build_shards(int argc, char **argv) {
     const char *data = NULL, *tok_path = NULL, *vq_path = NULL, *out = NULL, *spoken = NULL;
     const char *ast = AST_SOUNDS, *ast_text = AST_TEXT, *wordnet = WORDNET, *export_dir = NULL;
     const char *text_out = NULL, *repeat_arg[16];
     int n_repeat = 0;
+    bool check_only = false;
     long threads = 0, seed = 1, scenes = 20000, tones = 10000, phrasings = 1, mc = 4, cap = 0,
          export_max = 1000, wordnet_max = 30000, turns = 1, narrowband = 0;
     for (int i = 1; i < argc; i++) {
@@ -158,6 +194,7 @@ int cmd_build_shards(int argc, char **argv) {
         NUM("--max-per-source", 0, 100000000, cap) NUM("--export-max", 0, 100000000, export_max)
         NUM("--wordnet-max", 0, 100000000, wordnet_max) NUM("--turns", 1, 8, turns)
         NUM("--narrowband", 0, 100, narrowband)
+        else if (!strcmp(a, "--check-sources")) check_only = true;
         NUM("-s", 0, 1L << 62, seed) NUM("--seed", 0, 1L << 62, seed) NUM("-t", 1, 1024, threads)
         else return cli_usage(argv[0], "unknown argument '%s'", a);
         /* clang-format on */
@@ -165,6 +202,7 @@ int cmd_build_shards(int argc, char **argv) {
 #undef NUM
     }
     if (!data) return cli_usage(argv[0], "no --data folder given");
+    if (check_only) return cli_fail(check_sources(data, ast, ast_text, spoken, wordnet));
     if (!text_out && (!tok_path || !vq_path)) return cli_usage(argv[0], "--tokenizer and --vq are needed");
     if (!text_out && !out) return cli_usage(argv[0], "no output folder (-o) given");
     ts_corpus_options o = ts_corpus_default_options();

@@ -63,20 +63,22 @@ BIN=${TESSERA:-build/tessera}
 UNTIL=${UNTIL:-}
 [ -d "$DATA" ] || { echo "make model: DATA=$DATA is not a folder (see README: the data sets)" >&2; exit 2; }
 [ -x "$BIN" ] || { echo "make model: $BIN is missing (run make)" >&2; exit 2; }
-# The Debian packages that hold training data (voices, prompts, glosses):
 # build-shards skips a source that is not there, which would quietly make a
-# different model, so a missing one stops the build here (PARTIAL=1 goes on).
-missing=""
-command -v espeak-ng >/dev/null || missing="$missing espeak-ng"
-[ -d /usr/share/wordnet ] || missing="$missing wordnet-base"
-[ -d /usr/share/asterisk/sounds/en_US_f_Allison ] || missing="$missing asterisk-core-sounds-en-wav"
-[ -f /usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz ] ||
-  missing="$missing asterisk-core-sounds-en"
-if [ -n "$missing" ] && [ "${PARTIAL:-0}" != 1 ]; then
-  echo "make model: the default model trains on data from Debian packages that are not installed:" >&2
-  echo "  apt-get install -y$missing   (or WITH_MODEL=1 tools/install-deps.sh;" \
-    "PARTIAL=1 builds without them)" >&2
-  exit 2
+# different model, so a missing one stops the build here (PARTIAL=1 goes on):
+# build-shards names the data folders and Debian packages it lacks, and
+# espeak-ng (stage 1's voices) is checked here.
+if [ "${PARTIAL:-0}" != 1 ]; then
+  ok=1
+  "$BIN" build-shards --data "$DATA" --check-sources || ok=0
+  command -v espeak-ng >/dev/null || {
+    echo "make model: espeak-ng is not installed (Debian package espeak-ng)" >&2
+    ok=0
+  }
+  if [ $ok = 0 ]; then
+    echo "make model: WITH_MODEL=1 tools/install-deps.sh installs the Debian packages (the data" \
+      "sets: see the README); PARTIAL=1 builds without what is missing" >&2
+    exit 2
+  fi
 fi
 mkdir -p "$OUT"
 T0=$(date +%s)
