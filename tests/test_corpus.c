@@ -743,6 +743,20 @@ static void test_export_val(void **state) {
     free(pcm);
 }
 
+/* Trains a fresh tiny model to step 6 with a checkpoint at ck, then another
+ * from that checkpoint to the end; returns the second. */
+static ts_model *stop_and_resume(fixture *f, const ts_train_config *tc, ts_pool *pool,
+                                 ts_shard_train_opts o, const char *ck, ts_lm_train_result *res) {
+    ts_model *m = tiny_model(f);
+    o.ckpt_path = ck, o.stop_after = 6;
+    assert_int_equal(ts_shard_train(m, tc, pool, &o, res), TS_OK);
+    ts_model_free(m);
+    m = tiny_model(f);
+    o.stop_after = 0, o.resume_path = ck;
+    assert_int_equal(ts_shard_train(m, tc, pool, &o, res), TS_OK);
+    return m;
+}
+
 /* Code swaps change the inputs only while training (the val rows are those
  * of a run without them), and a resumed run draws the same swaps. */
 static void test_shard_train_code_swap(void **state) {
@@ -765,20 +779,15 @@ static void test_shard_train_code_swap(void **state) {
                              .quiet = true};
     ts_pool *pool = ts_pool_new(2);
     ts_lm_train_result plain, swapped, resumed;
-    ts_model *a = tiny_model(f), *b = tiny_model(f), *c = tiny_model(f);
+    ts_model *a = tiny_model(f), *b = tiny_model(f);
     assert_int_equal(ts_shard_train(a, &tc, pool, &o, &plain), TS_OK);
     o.code_swap[0] = 0.5f;
     assert_int_equal(ts_shard_train(b, &tc, pool, &o, &swapped), TS_OK);
     assert_true(isfinite(swapped.loss) && swapped.loss != plain.loss);
-    o.ckpt_path = ck, o.stop_after = 6;
-    assert_int_equal(ts_shard_train(c, &tc, pool, &o, &resumed), TS_OK);
-    ts_model_free(c);
-    c = tiny_model(f);
-    o.stop_after = 0, o.resume_path = ck;
-    assert_int_equal(ts_shard_train(c, &tc, pool, &o, &resumed), TS_OK);
+    ts_model *c = stop_and_resume(f, &tc, pool, o, ck, &resumed);
     assert_true(resumed.loss == swapped.loss && resumed.val_loss == swapped.val_loss);
     /* swaps without a codebook to find neighbours in */
-    o.codebook = NULL, o.resume_path = NULL;
+    o.codebook = NULL;
     assert_int_equal(ts_shard_train(c, &tc, pool, &o, &resumed), TS_ERR_USAGE);
     ts_model_free(a);
     ts_model_free(b);
@@ -806,7 +815,7 @@ static void test_shard_train_average(void **state) {
                              .quiet = true};
     ts_pool *pool = ts_pool_new(2);
     ts_lm_train_result plain, avg, resumed;
-    ts_model *a = tiny_model(f), *b = tiny_model(f), *c = tiny_model(f);
+    ts_model *a = tiny_model(f), *b = tiny_model(f);
     assert_int_equal(ts_shard_train(a, &tc, pool, &o, &plain), TS_OK);
     tc.ema = 0.8f;
     assert_int_equal(ts_shard_train(b, &tc, pool, &o, &avg), TS_OK);
@@ -818,12 +827,7 @@ static void test_shard_train_average(void **state) {
     assert_int_equal(ts_model_logits(a, ids, 4, la), TS_OK);
     assert_int_equal(ts_model_logits(b, ids, 4, lb), TS_OK);
     assert_memory_not_equal(la, lb, sizeof *la * 4 * (size_t)V);
-    o.ckpt_path = ck, o.stop_after = 6;
-    assert_int_equal(ts_shard_train(c, &tc, pool, &o, &resumed), TS_OK);
-    ts_model_free(c);
-    c = tiny_model(f);
-    o.stop_after = 0, o.resume_path = ck;
-    assert_int_equal(ts_shard_train(c, &tc, pool, &o, &resumed), TS_OK);
+    ts_model *c = stop_and_resume(f, &tc, pool, o, ck, &resumed);
     assert_true(resumed.val_loss == avg.val_loss && resumed.val_loss_raw == avg.val_loss_raw);
     assert_int_equal(ts_model_logits(c, ids, 4, la), TS_OK);
     assert_memory_equal(la, lb, sizeof *la * 4 * (size_t)V);
