@@ -199,15 +199,16 @@ ts_status ts_shard_train(ts_model *m, const ts_train_config *tc, ts_pool *pool,
             }
             if (s) goto done;
         }
-        char avg_note[32] = "";
-        if (tc->ema > 0) snprintf(avg_note, sizeof avg_note, " (average %.4f)", val_avg);
-        if (!o->quiet)
+        if (!o->quiet) {
+            char avg_note[32] = "";
+            if (tc->ema > 0) snprintf(avg_note, sizeof avg_note, " (average %.4f)", val_avg);
             ts_progress_update(&prog, step + 1, tc->steps, do_eval,
                                "decoder step %lld loss %.4f val %.4f%s | %.0f answer tok/s | load "
                                "max/mean %.2f | heads %.0f%% | lr %.2g",
                                (long long)(step + 1), st.loss, val, avg_note,
                                train_time > 0 ? (double)targets / train_time : 0.0,
                                st.load_max_mean, 100 * st.active_heads, st.lr);
+        }
         if (o->ckpt_path && do_eval && (s = ts_trainer_save(t, o->ckpt_path, rng.s, 4))) goto done;
         if (out_of_time) break;
     }
