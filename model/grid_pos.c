@@ -24,8 +24,22 @@ void ts_grid_position(const ts_model_config *c, const int32_t *ids, const int32_
     *row = first + k / g, *col = first + k % g;
 }
 
+/* The positions of a whole row in one pass: ts_grid_cell's lookback is the
+ * distance to the last image token, which the pass carries along. */
 void ts_grid_positions(const ts_model_config *c, const int32_t *ids, const int32_t *pos, int T,
                        int32_t *row, int32_t *col) {
-    for (int i = 0; i < T; i++)
-        ts_grid_position(c, ids, pos, i, &row[i], &col[i]);
+    const int g = c->image_grid, cells = g * g;
+    int last = -1; /* the latest image token before i, -1 for none */
+    for (int i = 0; i < T; i++) {
+        const int32_t p = pos ? pos[i] : i;
+        const int k =
+            g && last >= 0 && ids[i] != c->image_token && i - 1 - last < cells ? i - 1 - last : -1;
+        if (ids[i] == c->image_token) last = i;
+        if (k < 0) {
+            row[i] = col[i] = p;
+            continue;
+        }
+        const int32_t first = pos ? pos[i - k] : i - k;
+        row[i] = first + k / g, col[i] = first + k % g;
+    }
 }

@@ -349,6 +349,28 @@ static void test_grid_positions_and_cache(void **state) {
     assert_int_equal(row[4], 2 + 1), assert_int_equal(col[4], 2 + 1);
     assert_int_equal(row[3], 2 + 1), assert_int_equal(col[3], 2 + 0);
     assert_int_equal(row[5], 10), assert_int_equal(col[5], 10);
+    /* the one-pass row agrees with the lookback of each position, image
+     * tokens close together and grids cut short included */
+    {
+        ts_model_config c3 = cf;
+        c3.image_grid = 3;
+        enum { L = 200 };
+        int32_t rid[L], rpos[L], r1[L], c1[L], r2, c2;
+        uint64_t x = 12345;
+        for (int i = 0; i < L; i++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            rid[i] = (x >> 33) % 8 == 0 ? c3.image_token : (int32_t)((x >> 40) % 11);
+            rpos[i] = 3 * i + 1;
+        }
+        for (int custom = 0; custom < 2; custom++) {
+            const int32_t *pp = custom ? rpos : NULL;
+            ts_grid_positions(&c3, rid, pp, L, r1, c1);
+            for (int i = 0; i < L; i++) {
+                ts_grid_position(&c3, rid, pp, i, &r2, &c2);
+                assert_int_equal(r1[i], r2), assert_int_equal(c1[i], c2);
+            }
+        }
+    }
 
     ts_model *m, *flat;
     assert_int_equal(ts_model_new(&cf, 7, &m), TS_OK);

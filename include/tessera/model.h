@@ -215,7 +215,8 @@ ts_status ts_trainer_save(const ts_trainer *t, const char *path, const uint64_t 
 /* Restores a checkpoint made by ts_trainer_save for the same config into an
  * existing trainer; extra receives up to max_extra values (*n_extra set).
  * With tc.ema > 0 and a checkpoint without an average, the average starts
- * at the checkpoint's weights. */
+ * at the checkpoint's weights. On failure part of the trainer's state may
+ * already be overwritten: free it rather than train on. */
 ts_status ts_trainer_load(ts_trainer *t, const char *path, uint64_t *extra, int max_extra,
                           int *n_extra);
 
