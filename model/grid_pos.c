@@ -12,16 +12,21 @@ int ts_grid_cell(const ts_model_config *c, const int32_t *ids, int i) {
     return -1;
 }
 
-void ts_grid_position(const ts_model_config *c, const int32_t *ids, const int32_t *pos, int i,
-                      int32_t *row, int32_t *col) {
-    const int g = c->image_grid, k = g ? ts_grid_cell(c, ids, i) : -1;
-    const int32_t p = pos ? pos[i] : i;
+/* Token i's positions given its cell k of the grid (-1: not a grid code). */
+static void place(const ts_model_config *c, const int32_t *pos, int i, int k, int32_t *row,
+                  int32_t *col) {
+    const int g = c->image_grid;
     if (k < 0) {
-        *row = *col = p;
+        *row = *col = pos ? pos[i] : i;
         return;
     }
     const int32_t first = pos ? pos[i - k] : i - k; /* the grid's first code */
     *row = first + k / g, *col = first + k % g;
+}
+
+void ts_grid_position(const ts_model_config *c, const int32_t *ids, const int32_t *pos, int i,
+                      int32_t *row, int32_t *col) {
+    place(c, pos, i, c->image_grid ? ts_grid_cell(c, ids, i) : -1, row, col);
 }
 
 /* The positions of a whole row in one pass: ts_grid_cell's lookback is the
@@ -31,15 +36,9 @@ void ts_grid_positions(const ts_model_config *c, const int32_t *ids, const int32
     const int g = c->image_grid, cells = g * g;
     int last = -1; /* the latest image token before i, -1 for none */
     for (int i = 0; i < T; i++) {
-        const int32_t p = pos ? pos[i] : i;
         const int k =
             g && last >= 0 && ids[i] != c->image_token && i - 1 - last < cells ? i - 1 - last : -1;
         if (ids[i] == c->image_token) last = i;
-        if (k < 0) {
-            row[i] = col[i] = p;
-            continue;
-        }
-        const int32_t first = pos ? pos[i - k] : i - k;
-        row[i] = first + k / g, col[i] = first + k % g;
+        place(c, pos, i, k, &row[i], &col[i]);
     }
 }

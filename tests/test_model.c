@@ -356,10 +356,10 @@ static void test_grid_positions_and_cache(void **state) {
         c3.image_grid = 3;
         enum { L = 200 };
         int32_t rid[L], rpos[L], r1[L], c1[L], r2, c2;
-        uint64_t x = 12345;
+        ts_rng r;
+        ts_rng_seed(&r, 12345);
         for (int i = 0; i < L; i++) {
-            x = x * 6364136223846793005ull + 1442695040888963407ull;
-            rid[i] = (x >> 33) % 8 == 0 ? c3.image_token : (int32_t)((x >> 40) % 11);
+            rid[i] = ts_rng_below(&r, 8) == 0 ? c3.image_token : (int32_t)ts_rng_below(&r, 11);
             rpos[i] = 3 * i + 1;
         }
         for (int custom = 0; custom < 2; custom++) {
