@@ -149,8 +149,8 @@ static void window_frame(const job *j, int t, float *restrict frame) {
 }
 
 static void frame_range(const job *j, int task, int *t0, int *t1) {
-    *t0 = (int)((int64_t)j->T * task / j->tasks);
-    *t1 = (int)((int64_t)j->T * (task + 1) / j->tasks);
+    *t0 = ts_part_begin(j->T, task, j->tasks);
+    *t1 = ts_part_begin(j->T, task + 1, j->tasks);
 }
 
 /* p[k] = |c[k]|^2 for the 201 bins; c is interleaved (re, im). */

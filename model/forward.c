@@ -160,9 +160,6 @@ static void attn_bwd_task(void *vctx, int i, int n, int worker) {
  * split gives the same bytes as one thread. */
 typedef enum { NORM_FWD, NORM_BWD, PRE_ATTN, GATE_FWD, GATE_BWD, POST_ATTN_BWD } rows_op;
 
-/* where part p of `parts` equal shares of [0, n) begins */
-static int part_begin(int n, int p, int parts) { return (int)((int64_t)n * p / parts); }
-
 typedef struct {
     rows_op op;
     const ts_model *m;
@@ -181,7 +178,7 @@ static void rows_part(void *vctx, int p, int np, int worker) {
     const rows_job *j = vctx;
     const ts_model_config *c = j->m ? &j->m->c : NULL; /* NULL for the NORM_ jobs */
     const int H = c ? c->n_heads : 0, hd = c ? c->head_dim : 0, HD = H * hd, QW = 3 * HD + H;
-    const int n0 = part_begin(j->N, p, j->parts), n1 = part_begin(j->N, p + 1, j->parts);
+    const int n0 = ts_part_begin(j->N, p, j->parts), n1 = ts_part_begin(j->N, p + 1, j->parts);
     const int n = n1 - n0;
     const ts_acts *a = j->a;
     const int32_t *row = a ? a->rope_row + n0 : NULL;
@@ -194,7 +191,7 @@ static void rows_part(void *vctx, int p, int np, int worker) {
     case NORM_BWD: {
         size_t o = (size_t)n0 * j->C;
         ts_rmsnorm_backward_rows(j->out + o, j->dout + o, j->inp + o, j->w, j->rstd + n0, n, j->C);
-        int c0 = part_begin(j->C, p, j->parts), c1 = part_begin(j->C, p + 1, j->parts);
+        int c0 = ts_part_begin(j->C, p, j->parts), c1 = ts_part_begin(j->C, p + 1, j->parts);
         if (j->dw) ts_rmsnorm_backward_dw(j->dw, j->dout, j->inp, j->rstd, j->N, j->C, c0, c1);
         break;
     }
@@ -223,7 +220,7 @@ static void rows_part(void *vctx, int p, int np, int worker) {
         ts_rope_backward(dx, QW, n, H, hd, row, col, j->m->rope_cos, j->m->rope_sin);
         ts_rope_backward(dx + HD, QW, n, H, hd, row, col, j->m->rope_cos, j->m->rope_sin);
         memset(a->dxn + (size_t)n0 * c->d_model, 0, sizeof(float) * (size_t)n * c->d_model);
-        int h0 = part_begin(H, p, j->parts), h1 = part_begin(H, p + 1, j->parts);
+        int h0 = ts_part_begin(H, p, j->parts), h1 = ts_part_begin(H, p + 1, j->parts);
         for (int h = h0; h < h1; h++) {
             float s = 0;
             for (int r = 0; r < j->N; r++)
@@ -274,7 +271,7 @@ typedef struct {
 
 static void swiglu_part(void *vctx, int p, int np, int worker) {
     const swiglu_job *j = vctx;
-    int n0 = part_begin(j->N, p, j->parts), n1 = part_begin(j->N, p + 1, j->parts);
+    int n0 = ts_part_begin(j->N, p, j->parts), n1 = ts_part_begin(j->N, p + 1, j->parts);
     if (j->backward)
         ts_swiglu_backward(j->out + (size_t)n0 * 2 * j->F, j->in + (size_t)n0 * j->F,
                            j->h + (size_t)n0 * 2 * j->F, n1 - n0, j->F);

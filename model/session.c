@@ -256,8 +256,7 @@ typedef struct {
 
 static void rows_part(void *vctx, int p, int np, int worker) {
     const rows_job *j = vctx;
-    int r0 = (int)((int64_t)j->rows * p / j->parts),
-        r1 = (int)((int64_t)j->rows * (p + 1) / j->parts);
+    int r0 = ts_part_begin(j->rows, p, j->parts), r1 = ts_part_begin(j->rows, p + 1, j->parts);
     if (r1 > r0) ts_matvec(j->y + r0, j->W + (size_t)r0 * j->cols, r1 - r0, j->cols, j->cols, j->x);
 }
 

@@ -22,7 +22,7 @@ static float logsumexp(const float *x, int V) {
 
 static void ce_part(void *vctx, int p, int np, int worker) {
     const ce_job *j = vctx;
-    int n0 = (int)((int64_t)j->N * p / j->parts), n1 = (int)((int64_t)j->N * (p + 1) / j->parts);
+    int n0 = ts_part_begin(j->N, p, j->parts), n1 = ts_part_begin(j->N, p + 1, j->parts);
     for (int n = n0; n < n1; n++) {
         const float *x = j->logits + (size_t)n * j->V;
         float w = j->weights ? j->weights[n] : 1.0f;

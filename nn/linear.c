@@ -14,7 +14,7 @@ typedef struct {
 
 static void gemm_part(void *vctx, int i, int n, int worker) {
     const gemm_job *j = vctx;
-    int r0 = (int)((int64_t)j->M * i / j->parts), r1 = (int)((int64_t)j->M * (i + 1) / j->parts);
+    int r0 = ts_part_begin(j->M, i, j->parts), r1 = ts_part_begin(j->M, i + 1, j->parts);
     if (r1 <= r0) return;
     /* rows r0..r1 of op(A): A's rows when not transposed, its columns when transposed */
     const float *A = j->ta ? j->A + r0 : j->A + (size_t)r0 * j->ldA;

@@ -7,8 +7,6 @@
 #include "nn/linear.h"
 #include "nn/swiglu.h"
 
-static int chunk_begin(int n, int i, int parts) { return (int)((int64_t)n * i / parts); }
-
 static int n_parts(ts_pool *pool, int n) {
     int p = ts_pool_threads(pool);
     return p > n ? (n > 0 ? n : 1) : p;
@@ -27,7 +25,7 @@ typedef struct {
 static void route_part(void *vctx, int p, int np, int worker) {
     route_job *j = vctx;
     const ts_moe_dims d = j->d;
-    for (int n = chunk_begin(j->N, p, j->parts); n < chunk_begin(j->N, p + 1, j->parts); n++) {
+    for (int n = ts_part_begin(j->N, p, j->parts); n < ts_part_begin(j->N, p + 1, j->parts); n++) {
         float *s = j->st->s + (size_t)n * d.E;
 #pragma omp simd
         for (int e = 0; e < d.E; e++)
@@ -106,7 +104,7 @@ static void expert_fwd(void *vctx, int e, int ne_, int worker) {
 static void combine_part(void *vctx, int p, int np, int worker) {
     expert_job *j = vctx;
     const ts_moe_dims d = j->d;
-    for (int n = chunk_begin(j->N, p, j->parts); n < chunk_begin(j->N, p + 1, j->parts); n++) {
+    for (int n = ts_part_begin(j->N, p, j->parts); n < ts_part_begin(j->N, p + 1, j->parts); n++) {
         float *o = j->out + (size_t)n * d.D;
         for (int k = 0; k < d.K; k++) {
             float g = j->st->gw[(size_t)n * d.K + k];
@@ -171,7 +169,7 @@ static void uncombine_part(void *vctx, int p, int np, int worker) {
     expert_job *j = vctx;
     const ts_moe_dims d = j->d;
     float *dy = j->scratch;
-    for (int n = chunk_begin(j->N, p, j->parts); n < chunk_begin(j->N, p + 1, j->parts); n++) {
+    for (int n = ts_part_begin(j->N, p, j->parts); n < ts_part_begin(j->N, p + 1, j->parts); n++) {
         const float *go = j->dout + (size_t)n * d.D;
         for (int k = 0; k < d.K; k++) {
             size_t r = (size_t)j->st->row[(size_t)n * d.K + k];
@@ -220,7 +218,7 @@ static void expert_bwd(void *vctx, int e, int ne_, int worker) {
 static void scatter_part(void *vctx, int p, int np, int worker) {
     expert_job *j = vctx;
     const ts_moe_dims d = j->d;
-    for (int n = chunk_begin(j->N, p, j->parts); n < chunk_begin(j->N, p + 1, j->parts); n++) {
+    for (int n = ts_part_begin(j->N, p, j->parts); n < ts_part_begin(j->N, p + 1, j->parts); n++) {
         float *o = j->du + (size_t)n * d.D;
         for (int k = 0; k < d.K; k++) {
             const float *x = j->scratch + (size_t)j->st->row[(size_t)n * d.K + k] * d.D;

@@ -86,6 +86,10 @@ ts_pool *ts_pool_new(int n_threads); /* n_threads <= 0: online CPUs */
 int ts_pool_threads(const ts_pool *p);
 void ts_pool_run(ts_pool *p, int count, ts_task_fn fn, void *ctx);
 void ts_pool_free(ts_pool *p);
+/* The first of n items that part p of parts takes: part p works on
+ * [ts_part_begin(n, p, parts), ts_part_begin(n, p + 1, parts)), a split
+ * that depends on the counts only, like the pool's. */
+static inline int ts_part_begin(int n, int p, int parts) { return (int)((int64_t)n * p / parts); }
 int ts_online_cpus(void);
 double ts_now(void); /* monotonic seconds */
 
