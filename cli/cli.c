@@ -58,3 +58,10 @@ const char *cli_value(const char *cmd, int argc, char **argv, int *i) {
     }
     return argv[++*i];
 }
+
+ts_status cli_model_path(const char **model, char *buf, size_t cap) {
+    if (*model) return TS_OK;
+    ts_status s = ts_default_model_path(buf, cap);
+    if (!s) *model = buf;
+    return s;
+}

@@ -26,5 +26,8 @@ bool cli_parse_double(const char *cmd, const char *flag, const char *val, double
 /* For an option that takes a value: returns argv[++*i], or NULL after a
  * usage message if there is none. */
 const char *cli_value(const char *cmd, int argc, char **argv, int *i);
+/* The model a command loads: *model when -m gave one, else the default
+ * model's path (ts_default_model_path), written into buf[cap]. */
+ts_status cli_model_path(const char **model, char *buf, size_t cap);
 
 #endif

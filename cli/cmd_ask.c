@@ -88,12 +88,9 @@ int cmd_ask(int argc, char **argv) {
     }
     char def[4096];
     ts_status s = TS_OK;
-    if (!model) {
-        if ((s = ts_default_model_path(def, sizeof def))) {
-            rc = cli_fail(s);
-            goto out;
-        }
-        model = def;
+    if ((s = cli_model_path(&model, def, sizeof def))) {
+        rc = cli_fail(s);
+        goto out;
     }
     ts_pipeline *p;
     if ((s = ts_pipeline_load(model, n_files ? TS_PART_ALL : TS_PART_TOKENIZER | TS_PART_DECODER,

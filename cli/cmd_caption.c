@@ -73,12 +73,9 @@ int cmd_caption(int argc, char **argv) {
     }
     char def[4096];
     ts_status s = TS_OK;
-    if (!model) {
-        if ((s = ts_default_model_path(def, sizeof def))) {
-            free(files);
-            return cli_fail(s);
-        }
-        model = def;
+    if ((s = cli_model_path(&model, def, sizeof def))) {
+        free(files);
+        return cli_fail(s);
     }
     ts_pipeline *p;
     if ((s = ts_pipeline_load(model, TS_PART_ALL, (int)threads, &p))) {

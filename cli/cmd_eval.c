@@ -139,10 +139,9 @@ int cmd_eval(int argc, char **argv) {
     if (norm) mode = TS_SCORE_NORM;
     if (gen) mode = TS_SCORE_GENERATE;
     char default_model[4096];
-    if (!model && !check) {
-        ts_status ds = ts_default_model_path(default_model, sizeof default_model);
+    if (!check) {
+        ts_status ds = cli_model_path(&model, default_model, sizeof default_model);
         if (ds) return cli_fail(ds);
-        model = default_model;
     }
     bo.limit = (int)limit;
 

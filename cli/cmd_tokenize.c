@@ -42,11 +42,8 @@ int cmd_tokenize(int argc, char **argv) {
     }
     if (!in) return cli_usage(cmd, "no input file given");
     char default_model[4096];
-    if (!model) {
-        ts_status ds = ts_default_model_path(default_model, sizeof default_model);
-        if (ds) return cli_fail(ds);
-        model = default_model;
-    }
+    ts_status ds = cli_model_path(&model, default_model, sizeof default_model);
+    if (ds) return cli_fail(ds);
     int nt = threads ? (int)threads : ts_online_cpus();
     ts_vq *vq = NULL;
     float *x = NULL;
