@@ -1,8 +1,10 @@
-/* Reading whole files (with a size limit), mapping them, and writing
- * outputs through a temporary file that is renamed only when complete. */
+/* Reading whole files (with a size limit), mapping them, writing outputs
+ * through a temporary file that is renamed only when complete, and listing
+ * a folder's names in one order on every system. */
 #define _GNU_SOURCE
 #include "tessera/core.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -141,4 +143,43 @@ void ts_outfile_abort(ts_outfile *o) {
     free(o->path);
     free(o->tmp_path);
     memset(o, 0, sizeof *o);
+}
+
+static int cmp_name(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+ts_status ts_list_dir(const char *dir, const char *suffix, char ***names, int *n) {
+    *names = NULL, *n = 0;
+    DIR *d = opendir(dir);
+    if (!d) return ts_fail(TS_ERR_INPUT, "%s: cannot open folder (%s)", dir, strerror(errno));
+    size_t sl = strlen(suffix);
+    int cap = 0;
+    ts_status s = TS_OK;
+    for (struct dirent *e; !s && (e = readdir(d));) {
+        size_t l = strlen(e->d_name);
+        if (e->d_name[0] == '.' || l < sl || strcmp(e->d_name + l - sl, suffix)) continue;
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **p = realloc(*names, sizeof *p * (size_t)cap);
+            if (!p) {
+                s = ts_fail(TS_ERR_NOMEM, "%s: out of memory listing the folder", dir);
+                break;
+            }
+            *names = p;
+        }
+        if (!((*names)[*n] = strdup(e->d_name)))
+            s = ts_fail(TS_ERR_NOMEM, "%s: out of memory listing the folder", dir);
+        else
+            ++*n;
+    }
+    closedir(d);
+    if (*n) qsort(*names, (size_t)*n, sizeof **names, cmp_name);
+    return s;
+}
+
+void ts_free_names(char **names, int n) {
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
 }

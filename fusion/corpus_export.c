@@ -1,7 +1,6 @@
 /* The held-out evaluation set as files, so that bench/model_accuracy.sh runs
  * `tessera caption` and `tessera ask` on exactly what a user would give
  * them, and checks the answers against labels.tsv. */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,37 +152,25 @@ static ts_status export_generated(const char *out, FILE *lab, uint64_t seed, int
     return s;
 }
 
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static ts_status export_fsdd(const char *data, FILE *lab, const char *speaker, int max) {
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/fsdd/recordings", data);
-    DIR *d = opendir(dir);
-    if (!d) return TS_OK;
-    char **names = NULL;
-    int n = 0, cap = 0;
-    for (struct dirent *e; (e = readdir(d));) {
+    if (!exists(dir)) return TS_OK;
+    char **names;
+    int n;
+    ts_status s = ts_list_dir(dir, "", &names, &n);
+    /* DIGIT_SPEAKER_TAKE.wav, the speaker's in name order */
+    for (int i = 0, k = 0; !s && i < n && (max <= 0 || k < max); i++) {
         char spk[64];
         int digit;
-        if (sscanf(e->d_name, "%d_%63[^_]_", &digit, spk) != 2 || strcmp(spk, speaker)) continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 512;
-            char **p = realloc(names, sizeof *p * (size_t)cap);
-            if (!p) break;
-            names = p;
-        }
-        names[n++] = strdup(e->d_name);
+        if (sscanf(names[i], "%d_%63[^_]_", &digit, spk) != 2 || digit < 0 || digit > 9 ||
+            strcmp(spk, speaker))
+            continue;
+        fprintf(lab, "fsdd\t%s/%s\t%s\n", dir, names[i], digit_words[digit]);
+        k++;
     }
-    closedir(d);
-    if (n) qsort(names, (size_t)n, sizeof *names, cmp_str);
-    for (int i = 0; i < n; i++) {
-        if (max <= 0 || i < max) fprintf(lab, "fsdd\t%s/%s\t%s\n", dir, names[i], digit_words[names[i][0] - '0']);
-        free(names[i]);
-    }
-    free(names);
-    return TS_OK;
+    ts_free_names(names, n);
+    return s;
 }
 
 static ts_status export_sc(const char *data, const char *out, FILE *lab, int pct, int max) {
@@ -207,24 +194,10 @@ static ts_status export_sc(const char *data, const char *out, FILE *lab, int pct
     char bg[1024], dir[1024];
     snprintf(bg, sizeof bg, "%s/speech_commands/_background_noise_", data);
     snprintf(dir, sizeof dir, "%s/silence", out);
-    DIR *d = opendir(bg);
-    if (!d) return TS_OK;
-    char **names = NULL;
-    int n = 0, cap = 0;
-    for (struct dirent *e; (e = readdir(d));) {
-        size_t l = strlen(e->d_name);
-        if (l < 6 || strcmp(e->d_name + l - 5, ".flac")) continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 16;
-            char **p = realloc(names, sizeof *p * (size_t)cap);
-            if (!p) break;
-            names = p;
-        }
-        names[n++] = strdup(e->d_name);
-    }
-    closedir(d);
-    if (n) qsort(names, (size_t)n, sizeof *names, cmp_str);
-    if ((s = make_dir(dir))) n = 0;
+    if (!exists(bg)) return TS_OK;
+    char **names;
+    int n;
+    if (!(s = ts_list_dir(bg, ".flac", &names, &n))) s = make_dir(dir);
     /* the corpus scales each slice by a random gain; the export keeps the
      * recordings as they are, a fair test of "silence" */
     int slice = 0;
@@ -243,9 +216,7 @@ static ts_status export_sc(const char *data, const char *out, FILE *lab, int pct
         }
         free(pcm);
     }
-    for (int i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+    ts_free_names(names, n);
     return s;
 }
 

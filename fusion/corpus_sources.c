@@ -449,46 +449,6 @@ ts_status ts_corpus_add_tones(ts_corpus *c, const ts_corpus_options *o) {
     return s;
 }
 
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Regular files in dir ending in `ext`, sorted; *names malloc'd. */
-static ts_status list_dir(const char *dir, const char *ext, char ***names, int *n) {
-    DIR *d = opendir(dir);
-    *names = NULL, *n = 0;
-    if (!d) return ts_fail(TS_ERR_INPUT, "%s: cannot open folder", dir);
-    int cap = 0;
-    ts_status s = TS_OK;
-    for (struct dirent *e; (e = readdir(d));) {
-        size_t l = strlen(e->d_name), el = strlen(ext);
-        if (e->d_name[0] == '.' || l <= el || strcmp(e->d_name + l - el, ext)) continue;
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 256;
-            char **p = realloc(*names, sizeof *p * (size_t)cap);
-            if (!p) {
-                s = ts_fail(TS_ERR_NOMEM, "out of memory");
-                break;
-            }
-            *names = p;
-        }
-        if (!((*names)[*n] = malloc(l + 1))) {
-            s = ts_fail(TS_ERR_NOMEM, "out of memory");
-            break;
-        }
-        memcpy((*names)[(*n)++], e->d_name, l + 1);
-    }
-    closedir(d);
-    if (*n) qsort(*names, (size_t)*n, sizeof **names, cmp_str);
-    return s;
-}
-
-static void free_list(char **names, int n) {
-    for (int i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-}
-
 /* cp: the item's copy plan (its samples are filled in here). */
 static ts_status push_clip(ts_corpus *c, ts_rng *r, int split, const char *path, size_t max_samples,
                            int n_qa, const char **prompts, const char **answers, int every,
@@ -526,14 +486,14 @@ static ts_status noise_load(const ts_corpus *c, const ts_corpus_options *o, int 
     for (int e = 0; e < 2 && !s; e++) {
         char **nm = NULL;
         int k = 0;
-        if (list_dir(o->noise_dir, e ? ".wav" : ".flac", &nm, &k)) {
-            free_list(nm, k);
-            free_list(names, n);
+        if (ts_list_dir(o->noise_dir, e ? ".wav" : ".flac", &nm, &k)) {
+            ts_free_names(nm, k);
+            ts_free_names(names, n);
             return TS_OK; /* no folder: white noise */
         }
         char **p = realloc(names, sizeof *p * (size_t)(n + k + 1));
         if (!p) {
-            free_list(nm, k);
+            ts_free_names(nm, k);
             s = ts_fail(TS_ERR_NOMEM, "out of memory");
             break;
         }
@@ -554,7 +514,7 @@ static ts_status noise_load(const ts_corpus *c, const ts_corpus_options *o, int 
         free(path);
         nz->count = i + 1;
     }
-    free_list(names, n);
+    ts_free_names(names, n);
     return s;
 }
 
@@ -571,15 +531,15 @@ ts_status ts_corpus_add_fsdd(ts_corpus *c, const char *dir, const ts_corpus_opti
     snprintf(rec, sizeof rec, "%s/recordings", dir);
     char **names;
     int n;
-    ts_status s = list_dir(rec, ".wav", &names, &n);
-    if (s) s = list_dir(dir, ".wav", &names, &n), snprintf(rec, sizeof rec, "%s", dir);
+    ts_status s = ts_list_dir(rec, ".wav", &names, &n);
+    if (s) s = ts_list_dir(dir, ".wav", &names, &n), snprintf(rec, sizeof rec, "%s", dir);
     if (s) return s;
     ts_rng r;
     source_rng(c, "fsdd", &r);
     const int copies = copies_of(c, o, TS_SRC_FSDD);
     aug_noise nz;
     if ((s = noise_load(c, o, copies, &nz))) {
-        free_list(names, n);
+        ts_free_names(names, n);
         return s;
     }
     const char *val = o->fsdd_val_speaker ? o->fsdd_val_speaker : "theo";
@@ -603,7 +563,7 @@ ts_status ts_corpus_add_fsdd(ts_corpus *c, const char *dir, const ts_corpus_opti
         k++;
     }
     noise_free(&nz);
-    free_list(names, n);
+    ts_free_names(names, n);
     return s;
 }
 
@@ -661,7 +621,7 @@ ts_status ts_corpus_add_speech_commands(ts_corpus *c, const char *dir, const ts_
     snprintf(bg, sizeof bg, "%s/_background_noise_", dir);
     char **names = NULL;
     int n = 0;
-    if (!s && list_dir(bg, ".flac", &names, &n) == TS_OK) {
+    if (!s && ts_list_dir(bg, ".flac", &names, &n) == TS_OK) {
         int slice = 0;
         for (int i = 0; !s && i < n; i++) {
             char *path = join(bg, names[i]);
@@ -697,7 +657,7 @@ ts_status ts_corpus_add_speech_commands(ts_corpus *c, const char *dir, const ts_
             free(pcm);
             free(path);
         }
-        free_list(names, n);
+        ts_free_names(names, n);
     }
     noise_free(&nz);
     return s;

@@ -1,12 +1,14 @@
-/* core/: RNG, thread pool, files written atomically, .npy, JSON strings. */
+/* core/: RNG, thread pool, files written atomically, folder listings, .npy,
+ * JSON strings. */
 #include "tessera.h"
 #include "tests/testutil.h"
 
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void test_rng_deterministic_and_uniform(void **state) {
     ts_rng a, b;
@@ -91,6 +93,35 @@ static void test_read_file_errors(void **state) {
     assert_int_equal(n, 10);
     assert_memory_equal(d, "0123456789", 10);
     free(d);
+    tu_rmdir(dir);
+}
+
+static void test_list_dir_sorted_by_suffix(void **state) {
+    char *dir = tu_mkdtemp();
+    /* written out of order, with a hidden file and a sub-folder */
+    const char *files[] = {"b.wav", "a.flac", "10.wav", "9.wav", ".hidden.wav", "notes.txt"};
+    for (int i = 0; i < 6; i++)
+        tu_write_file(tu_path(dir, files[i]), "x", 1);
+    char sub_dir[600];
+    snprintf(sub_dir, sizeof sub_dir, "%s/z.wav", dir);
+    assert_int_equal(mkdir(sub_dir, 0700), 0);
+    char **names;
+    int n;
+    assert_int_equal(ts_list_dir(dir, ".wav", &names, &n), TS_OK);
+    const char *wav[] = {"10.wav", "9.wav", "b.wav", "z.wav"}; /* byte order, folders too */
+    assert_int_equal(n, 4);
+    for (int i = 0; i < n; i++)
+        assert_string_equal(names[i], wav[i]);
+    ts_free_names(names, n);
+    assert_int_equal(ts_list_dir(dir, "", &names, &n), TS_OK);
+    assert_int_equal(n, 6); /* all but the hidden one */
+    assert_string_equal(names[0], "10.wav");
+    assert_string_equal(names[5], "z.wav");
+    ts_free_names(names, n);
+    assert_int_equal(ts_list_dir(tu_path(dir, "missing"), "", &names, &n), TS_ERR_INPUT);
+    assert_non_null(strstr(ts_last_error(), "missing: cannot open folder"));
+    assert_int_equal(n, 0);
+    ts_free_names(names, n);
     tu_rmdir(dir);
 }
 
@@ -182,6 +213,7 @@ int main(void) {
         cmocka_unit_test(test_shuffle_is_permutation),
         cmocka_unit_test(test_pool_runs_every_task_once_statically),
         cmocka_unit_test(test_read_file_errors),
+        cmocka_unit_test(test_list_dir_sorted_by_suffix),
         cmocka_unit_test(test_outfile_is_atomic),
         cmocka_unit_test(test_npy_round_trip_and_header),
         cmocka_unit_test(test_json_strings),

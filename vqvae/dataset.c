@@ -3,7 +3,6 @@
  * anything the audio front end decodes. Kinds are found from content.
  * Images are kept as 8-bit planar 3 x S x S (the front end's [-1, 1] floats
  * map back exactly for 8-bit sources at S x S), clips as log-mel floats. */
-#include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,42 +234,16 @@ static ts_status add_audio_buf(ts_vq_data *d, const uint8_t *buf, size_t len, co
 
 typedef ts_status (*add_fn)(ts_vq_data *, const uint8_t *, size_t, const char *, source *, bool);
 
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Files of a folder in sorted order (the same data order on every system),
  * recursing into sub-folders. */
 static ts_status add_path(ts_vq_data *d, const char *path, source *src, add_fn fn, bool top) {
     struct stat st;
     if (stat(path, &st) != 0) return ts_fail(TS_ERR_INPUT, "%s: no such file or folder", path);
     if (S_ISDIR(st.st_mode)) {
-        DIR *dir = opendir(path);
-        if (!dir) return ts_fail(TS_ERR_INPUT, "%s: cannot open folder", path);
-        char **names = NULL;
-        size_t n = 0, cap = 0;
-        struct dirent *e;
-        ts_status s = TS_OK;
-        while ((e = readdir(dir))) {
-            if (e->d_name[0] == '.') continue;
-            if (n == cap) {
-                cap = cap ? cap * 2 : 64;
-                char **g = realloc(names, cap * sizeof *g);
-                if (!g) {
-                    s = ts_fail(TS_ERR_NOMEM, "out of memory");
-                    break;
-                }
-                names = g;
-            }
-            if (!(names[n] = strdup(e->d_name))) {
-                s = ts_fail(TS_ERR_NOMEM, "out of memory");
-                break;
-            }
-            n++;
-        }
-        closedir(dir);
-        if (n) qsort(names, n, sizeof *names, cmp_str);
-        for (size_t i = 0; i < n && !s && !full(src); i++) {
+        char **names;
+        int n;
+        ts_status s = ts_list_dir(path, "", &names, &n);
+        for (int i = 0; i < n && !s && !full(src); i++) {
             size_t l = strlen(path) + strlen(names[i]) + 2;
             char *p = malloc(l);
             if (!p) {
@@ -281,8 +254,7 @@ static ts_status add_path(ts_vq_data *d, const char *path, source *src, add_fn f
             s = add_path(d, p, src, fn, false);
             free(p);
         }
-        for (size_t i = 0; i < n; i++) free(names[i]);
-        free(names);
+        ts_free_names(names, n);
         return s;
     }
     if (!S_ISREG(st.st_mode)) return top ? ts_fail(TS_ERR_INPUT, "%s: not a regular file", path) : TS_OK;

@@ -63,6 +63,13 @@ ts_status ts_outfile_open(ts_outfile *o, const char *path);
 ts_status ts_outfile_commit(ts_outfile *o); /* fclose + fsync-free rename */
 void ts_outfile_abort(ts_outfile *o);       /* close and unlink the temp */
 
+/* The names in folder dir that end in suffix ("": any), hidden ones (a
+ * leading '.') left out, sorted by bytes so that every system gives the
+ * same order; each name and the array malloc'd. Free them with
+ * ts_free_names, after a failure too (*names then holds what was read). */
+ts_status ts_list_dir(const char *dir, const char *suffix, char ***names, int *n);
+void ts_free_names(char **names, int n);
+
 /* ---- RNG: xoshiro256** seeded by splitmix64; state is plain data so it
  * can be checkpointed. ------------------------------------------------------ */
 typedef struct {
