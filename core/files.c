@@ -156,7 +156,7 @@ ts_status ts_list_dir(const char *dir, const char *suffix, char ***names, int *n
     size_t sl = strlen(suffix);
     int cap = 0;
     ts_status s = TS_OK;
-    for (struct dirent *e; !s && (e = readdir(d));) {
+    for (struct dirent *e; (e = readdir(d));) {
         size_t l = strlen(e->d_name);
         if (e->d_name[0] == '.' || l < sl || strcmp(e->d_name + l - sl, suffix)) continue;
         if (*n == cap) {
@@ -168,10 +168,11 @@ ts_status ts_list_dir(const char *dir, const char *suffix, char ***names, int *n
             }
             *names = p;
         }
-        if (!((*names)[*n] = strdup(e->d_name)))
+        if (!((*names)[*n] = strdup(e->d_name))) {
             s = ts_fail(TS_ERR_NOMEM, "%s: out of memory listing the folder", dir);
-        else
-            ++*n;
+            break;
+        }
+        ++*n;
     }
     closedir(d);
     if (*n) qsort(*names, (size_t)*n, sizeof **names, cmp_name);
