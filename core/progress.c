@@ -28,11 +28,15 @@ static void format_eta(char *buf, size_t n, double seconds) {
 void ts_progress_update(ts_progress *p, int64_t done, int64_t total, bool force, const char *fmt,
                         ...) {
     double now = ts_now();
+    if (!p->seen) p->seen = true, p->first_time = now, p->first_done = done;
     if (!force && now - p->last_print < p->interval) return;
     p->last_print = now;
     double elapsed = now - p->start;
     char eta[32], user[512] = "";
-    format_eta(eta, sizeof eta, done > 0 && total > 0 ? elapsed * (double)(total - done) / (double)done : -1);
+    int64_t run = done - p->first_done; /* "--" until a second update gives a rate */
+    format_eta(eta, sizeof eta,
+               run > 0 && total > 0 ? (now - p->first_time) * (double)(total - done) / (double)run
+                                    : -1);
     if (fmt) {
         va_list ap;
         va_start(ap, fmt);

@@ -1,5 +1,5 @@
 /* core/: RNG, thread pool, files written atomically, folder listings, .npy,
- * JSON strings. */
+ * JSON strings, progress lines. */
 #include "tessera.h"
 #include "tests/testutil.h"
 
@@ -207,6 +207,33 @@ static void test_json_strings(void **state) {
     free(j);
 }
 
+/* A run resumed halfway: the ETA is this run's own rate times the steps
+ * left, not the whole run's elapsed time spread over steps it never ran. */
+static void test_progress_eta_counts_this_run(void **state) {
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    dup2(fileno(f), STDERR_FILENO);
+    ts_progress p;
+    ts_progress_init(&p, 0);
+    p.tty = false; /* plain lines even where the tests run on a terminal */
+    ts_progress_update(&p, 16000, 32000, true, "step %d", 16000);
+    p.start -= 100, p.first_time -= 100; /* 100 s and 100 steps later */
+    ts_progress_update(&p, 16100, 32000, true, NULL);
+    ts_progress_finish(&p);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    char out[256] = "";
+    rewind(f);
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    fclose(f);
+    assert_string_equal(out, "16000/32000 (50.0%) step 16000 elapsed 0s ETA --\n"
+                             "16100/32000 (50.3%) elapsed 100s ETA 4h25m\n");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rng_deterministic_and_uniform),
@@ -217,6 +244,7 @@ int main(void) {
         cmocka_unit_test(test_outfile_is_atomic),
         cmocka_unit_test(test_npy_round_trip_and_header),
         cmocka_unit_test(test_json_strings),
+        cmocka_unit_test(test_progress_eta_counts_this_run),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

@@ -113,10 +113,14 @@ void ts_json_put_string_n(FILE *fp, const char *s, size_t n);
 
 /* ---- progress ------------------------------------------------------------ */
 /* One status line on stderr: redrawn in place when stderr is a terminal,
- * printed at most every `interval` seconds as plain lines otherwise. */
+ * printed at most every `interval` seconds as plain lines otherwise. The ETA
+ * is the rate since the first update times what is left, so a run resumed
+ * at step 16,000 of 32,000 counts only its own steps. */
 typedef struct {
     double start, last_print, interval;
-    bool tty;
+    double first_time; /* when the first update came, with first_done */
+    int64_t first_done;
+    bool seen, tty;
     int last_len;
 } ts_progress;
 void ts_progress_init(ts_progress *p, double interval);
