@@ -1,0 +1,140 @@
+/* Would a wider search than greedy decoding (a beam) caption better? For
+ * each held-out image of a task, the greedy caption (as `tessera caption`
+ * makes it) and the expected one are both scored by the decoder's
+ * log-likelihood as the answer of the one template. A miss whose expected
+ * caption is the more likely of the two is a search error, which a beam
+ * could find; a miss whose greedy caption is the more likely is the model's
+ * own error, which no search fixes. (Exact beam search finds at most the
+ * search errors; a real beam finds fewer.)
+ *
+ *   build/bench/caption_search [MODEL] [HELDOUT_DIR] [TASK] [N]
+ *
+ * Defaults: models/tessera.gguf, build/default-model/heldout, scenes, 1000.
+ * HELDOUT_DIR/labels.tsv is make model's held-out set (task, file, expected
+ * caption); -v prints every item: ok/miss, the two log-likelihoods, texts. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tessera.h"
+#include "tessera/vqvae.h"
+
+static void die(const char *what) {
+    fprintf(stderr, "caption_search: %s: %s\n", what, ts_last_error());
+    exit(2);
+}
+
+typedef struct {
+    int32_t ids[64];
+    int n, n_text;
+} answer_ids;
+
+/* Keeps text tokens; the caption ends at the first special or media code,
+ * as the pipeline's does. */
+static bool keep_text(int32_t id, void *user) {
+    answer_ids *a = user;
+    if (id < 0 || id >= a->n_text || a->n == 63) return false;
+    a->ids[a->n++] = id;
+    return true;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv) {
+    bool verbose = argc > 1 && !strcmp(argv[1], "-v");
+    if (verbose) argc--, argv++;
+    const char *path = argc > 1 ? argv[1] : "models/tessera.gguf";
+    const char *held = argc > 2 ? argv[2] : "build/default-model/heldout";
+    const char *task = argc > 3 ? argv[3] : "scenes";
+    int limit = argc > 4 ? atoi(argv[4]) : 1000;
+    ts_gguf *g;
+    ts_model *m;
+    ts_vocab v;
+    ts_vq *vq;
+    ts_bpe *tok;
+    ts_session *se;
+    if (ts_gguf_open(path, &g) || ts_model_load_gguf(g, path, &m) || ts_vocab_read(g, &v) ||
+        ts_vq_from_gguf(g, path, &vq) || ts_bpe_load(g, &tok) || ts_session_new(m, 0, &se))
+        die(path);
+    const int S = ts_vq_get_config(vq)->image_size, n_codes = (S / TS_VQ_DOWN) * (S / TS_VQ_DOWN);
+    const int32_t eos = ts_vocab_special(&v, TS_TOK_EOS);
+    char labels[1024], line[4096];
+    snprintf(labels, sizeof labels, "%s/labels.tsv", held);
+    FILE *f = fopen(labels, "r");
+    if (!f) {
+        fprintf(stderr, "caption_search: cannot read %s\n", labels);
+        return 2;
+    }
+    int32_t *codes = malloc(sizeof *codes * (size_t)n_codes);
+    double *gaps = malloc(sizeof *gaps * (size_t)(limit > 0 ? limit : 1));
+    ts_seq seq = {0};
+    int items = 0, exact = 0, search_errors = 0;
+    ts_sampler greedy = {.temperature = 0, .top_k = 0, .top_p = 1, .seed = 0};
+    while (items < limit && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        char *t = strtok(line, "\t"), *file = strtok(NULL, "\t"), *expected = strtok(NULL, "\t");
+        if (!t || !file || !expected || strcmp(t, task)) continue;
+        ts_vq_input_kind kind;
+        float *x;
+        int T;
+        if (ts_vq_load_media(vq, file, 1, &kind, &x, &T)) die(file);
+        if (kind != TS_VQ_IMAGE) {
+            fprintf(stderr, "caption_search: %s: not an image\n", file);
+            return 2;
+        }
+        if (ts_vq_encode_images(vq, NULL, x, 1, codes)) die(file);
+        free(x);
+        ts_media md = {TS_MEDIA_IMAGE, codes, n_codes};
+        if (ts_fusion_build(tok, &v, &md, 1, TS_CAPTION_PROMPT, expected, &seq)) die(file);
+        const int n_prefix = seq.answer_start;
+        answer_ids got = {.n_text = v.n_text};
+        int made;
+        if (ts_model_generate(m, seq.tokens, n_prefix, 64, &greedy, eos, 0, keep_text, &got, &made))
+            die(file);
+        char *text;
+        size_t len;
+        if (ts_bpe_decode(tok, got.ids, (size_t)got.n, &text, &len)) die(file);
+        got.ids[got.n++] = eos;
+        /* continuations: the expected answer as the template tokenizes it,
+         * and the greedy one as it was made */
+        const int32_t *conts[2] = {seq.tokens + n_prefix, got.ids};
+        int lens[2] = {seq.n - n_prefix, got.n}, count[2];
+        int32_t *prefix = malloc(sizeof *prefix * (size_t)n_prefix);
+        if (!prefix) die("out of memory");
+        memcpy(prefix, seq.tokens, sizeof *prefix * (size_t)n_prefix);
+        double lp[2];
+        if (ts_session_score_continuations(se, prefix, n_prefix, 2, conts, lens, lp, count))
+            die(file);
+        bool ok = !strcmp(text, expected);
+        if (ok)
+            exact++;
+        else {
+            gaps[items - exact] = lp[0] - lp[1];
+            search_errors += lp[0] > lp[1];
+        }
+        items++;
+        if (verbose)
+            printf("%s\t%.4f\t%.4f\t%s\t%s\n", ok ? "ok" : "miss", lp[0], lp[1], expected, text);
+        free(text);
+        free(prefix);
+    }
+    fclose(f);
+    int misses = items - exact;
+    qsort(gaps, (size_t)misses, sizeof *gaps, cmp_double);
+    printf("%s: %d items, %d exact (%.2f %%); of the %d misses %d are search errors (the expected "
+           "caption more likely than the greedy one) and %d the model's own; median log-likelihood "
+           "of expected minus greedy over the misses %.3f\n",
+           task, items, exact, items ? 100.0 * exact / items : 0.0, misses, search_errors,
+           misses - search_errors, misses ? gaps[misses / 2] : 0.0);
+    ts_seq_free(&seq);
+    free(codes), free(gaps);
+    ts_session_free(se);
+    ts_bpe_free(tok);
+    ts_vq_free(vq);
+    ts_model_free(m);
+    ts_gguf_close(g);
+    return 0;
+}
