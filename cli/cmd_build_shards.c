@@ -39,6 +39,9 @@ static void usage(void) {
            "                         turns that each see only the media and themselves\n"
            "                         (default 1: a record per question; at most 8)\n"
            "  --mc-every N           a multiple-choice question every N items (default 4; 0 none)\n"
+           "  --mc-options N         the most options such a question shows (4..26, default 4):\n"
+           "                         above 4, each question draws its count from 4 to N\n"
+           "                         (never more than the classes there are)\n"
            "  --max-per-source N     cap every source (default: all)\n"
            "  --repeat SRC=N[,SRC=N] write each TRAIN item of SRC N times (1..64, default 1):\n"
            "                         the original, then N-1 augmented copies (images: a\n"
@@ -162,8 +165,8 @@ int cmd_build_shards(int argc, char **argv) {
     const char *text_out = NULL, *repeat_arg[16];
     int n_repeat = 0;
     bool check_only = false;
-    long threads = 0, seed = 1, scenes = 20000, tones = 10000, phrasings = 1, mc = 4, cap = 0,
-         export_max = 1000, wordnet_max = 30000, turns = 1, narrowband = 0;
+    long threads = 0, seed = 1, scenes = 20000, tones = 10000, phrasings = 1, mc = 4,
+         mc_options = 4, cap = 0, export_max = 1000, wordnet_max = 30000, turns = 1, narrowband = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
 #define STR(flag, var)                                                                             \
@@ -191,6 +194,7 @@ int cmd_build_shards(int argc, char **argv) {
         STR("--wordnet", wordnet) STR("--export-val", export_dir) STR("--text-out", text_out)
         NUM("--scenes", 0, 10000000, scenes) NUM("--tones", 0, 10000000, tones)
         NUM("--phrasings", 1, 4, phrasings) NUM("--mc-every", 0, 1000000, mc)
+        NUM("--mc-options", 4, TS_MC_MAX_OPTIONS, mc_options)
         NUM("--max-per-source", 0, 100000000, cap) NUM("--export-max", 0, 100000000, export_max)
         NUM("--wordnet-max", 0, 100000000, wordnet_max) NUM("--turns", 1, 8, turns)
         NUM("--narrowband", 0, 100, narrowband)
@@ -230,7 +234,8 @@ int cmd_build_shards(int argc, char **argv) {
         if (!s) ts_corpus_set_turns(c, (int)turns);
     }
     o.scenes = (int)scenes, o.tones = (int)tones, o.phrasings = (int)phrasings;
-    o.mc_per_source = (int)mc, o.max_per_source = (int)cap, o.narrowband = (int)narrowband;
+    o.mc_per_source = (int)mc, o.mc_options = (int)mc_options;
+    o.max_per_source = (int)cap, o.narrowband = (int)narrowband;
     char p[4096], noise[4096];
     snprintf(noise, sizeof noise, "%s/speech_commands/_background_noise_", data);
     if (is_dir(noise)) o.noise_dir = noise;

@@ -43,6 +43,7 @@ ts_corpus_options ts_corpus_default_options(void) {
                                .scenes = 20000,
                                .tones = 10000,
                                .mc_per_source = 4,
+                               .mc_options = 4,
                                .repeat = {1, 1, 1, 1, 1, 1, 1}};
 }
 

@@ -41,7 +41,7 @@ static void source_rng(ts_corpus *c, const char *name, ts_rng *r) {
 static ts_status make_mc(ts_rng *r, const char *question, const char *const *names, int n_names,
                          int right, int n, char **prompt, const char **answer) {
     if (n > n_names) n = n_names;
-    const char *opt[8];
+    const char *opt[TS_MC_MAX_OPTIONS];
     int used[64], n_used = 0;
     opt[0] = names[right];
     used[n_used++] = right;
@@ -129,13 +129,22 @@ static ts_status push_copies(ts_corpus *c, int kind, const float *orig, int n_qa
 /* Pushes a medium with its pairs plus, every `every`-th call, one
  * multiple-choice question (mc_q over names, right answer `right`); a
  * train item then cp->copies - 1 augmented copies (cp NULL: none). */
-static ts_status push_with_mc(ts_corpus *c, ts_rng *r, int split, int kind, float *x, int T, int n_qa,
-                              const char **prompts, const char **answers, int every, int64_t index,
-                              const char *mc_q, const char *const *names, int n_names, int right,
-                              const copy_plan *cp) {
+/* How many options a generated question shows: 4 (or all of fewer
+ * names), or with most > 4 a count drawn from 4 .. most (at most all the
+ * names), so that the model also meets longer lists of options. No draw
+ * when there is one count, so most 4 draws what the builds before did. */
+static int mc_count(ts_rng *r, int n_names, int most) {
+    int lo = n_names < 4 ? n_names : 4, hi = n_names < most ? n_names : most;
+    return hi > lo ? lo + (int)ts_rng_below(r, (uint32_t)(hi - lo + 1)) : lo;
+}
+
+static ts_status push_with_mc(ts_corpus *c, ts_rng *r, int split, int kind, float *x, int T,
+                              int n_qa, const char **prompts, const char **answers, int every,
+                              int most, int64_t index, const char *mc_q, const char *const *names,
+                              int n_names, int right, const copy_plan *cp) {
     char *mcp = NULL;
     if (every > 0 && mc_q && index % every == 0 && n_qa < CORPUS_MAX_QA) {
-        ts_status s = make_mc(r, mc_q, names, n_names, right, n_names < 4 ? n_names : 4, &mcp,
+        ts_status s = make_mc(r, mc_q, names, n_names, right, mc_count(r, n_names, most), &mcp,
                               &answers[n_qa]);
         if (s) {
             free(x);
@@ -209,8 +218,8 @@ static ts_status cifar_tar(ts_corpus *c, const char *path, int split, int max, t
         copy_plan cp = {.source = TS_SRC_CIFAR10, .index = done_n,
                         .copies = copies_of(c, o, TS_SRC_CIFAR10), .flip = true, .edge = true};
         s = push_with_mc(c, r, split, TS_MEDIA_IMAGE, x, 0, n_qa, prompts, answers,
-                         o->mc_per_source, done_n, "What is shown in the image?", cifar_classes, 10,
-                         cls, &cp);
+                         o->mc_per_source, o->mc_options, done_n, "What is shown in the image?",
+                         cifar_classes, 10, cls, &cp);
         done_n++;
     }
     ts_unmap_file(&f);
@@ -304,7 +313,7 @@ static ts_status mnist_split(ts_corpus *c, const char *dir, const char *prefix, 
         copy_plan cp = {.source = TS_SRC_MNIST, .index = i, .copies = copies_of(c, o, TS_SRC_MNIST),
                         .fill = -1.0f};
         s = push_with_mc(c, r, split, TS_MEDIA_IMAGE, x, 0, 2, prompts, answers, o->mc_per_source,
-                         i, "Which digit is written?", dn, 10, lab[i], &cp);
+                         o->mc_options, i, "Which digit is written?", dn, 10, lab[i], &cp);
     }
     free(rgb);
     free(px);
@@ -364,7 +373,7 @@ ts_status ts_corpus_add_twemoji(ts_corpus *c, const char *dir, const ts_corpus_o
         const char *prompts[CORPUS_MAX_QA] = {TS_CAPTION_PROMPT}, *answers[CORPUS_MAX_QA] = {cap};
         copy_plan cp = {.source = TS_SRC_TWEMOJI, .index = k,
                         .copies = copies_of(c, o, TS_SRC_TWEMOJI), .flip = true, .edge = true};
-        s = push_with_mc(c, &r, TS_SPLIT_TRAIN, TS_MEDIA_IMAGE, x, 0, 1, prompts, answers, 0, k,
+        s = push_with_mc(c, &r, TS_SPLIT_TRAIN, TS_MEDIA_IMAGE, x, 0, 1, prompts, answers, 0, 0, k,
                          NULL, NULL, 0, 0, &cp);
         k++;
     }
@@ -408,8 +417,8 @@ ts_status ts_corpus_add_scenes(ts_corpus *c, const ts_corpus_options *o) {
             }
             static const char *const shapes[] = {"circle", "square", "triangle"};
             s = push_with_mc(c, &r, split, TS_MEDIA_IMAGE, x, 0, n_qa, prompts, answers,
-                             sc.n == 1 ? o->mc_per_source : 0, i, "Which shape is in the image?",
-                             shapes, 3, sc.s[0].shape, NULL);
+                             sc.n == 1 ? o->mc_per_source : 0, o->mc_options, i,
+                             "Which shape is in the image?", shapes, 3, sc.s[0].shape, NULL);
         }
     }
     return s;
@@ -441,8 +450,8 @@ ts_status ts_corpus_add_tones(ts_corpus *c, const ts_corpus_options *o) {
                 if (ts_tone_question(&t, q, &prompts[n_qa], ans[n_qa], sizeof ans[n_qa]))
                     answers[n_qa] = ans[n_qa], n_qa++;
             s = push_with_mc(c, &r, split, TS_MEDIA_AUDIO, mel, T, n_qa, prompts, answers,
-                             t.kind == TS_TONE_BEEPS ? o->mc_per_source : 0, i, TS_BEEPS_PROMPT,
-                             number_names + 1, 5, t.count - 1, NULL);
+                             t.kind == TS_TONE_BEEPS ? o->mc_per_source : 0, o->mc_options, i,
+                             TS_BEEPS_PROMPT, number_names + 1, 5, t.count - 1, NULL);
         }
     }
     free(pcm);
@@ -452,11 +461,11 @@ ts_status ts_corpus_add_tones(ts_corpus *c, const ts_corpus_options *o) {
 /* cp: the item's copy plan (its samples are filled in here). */
 static ts_status push_clip(ts_corpus *c, ts_rng *r, int split, const char *path, size_t max_samples,
                            int n_qa, const char **prompts, const char **answers, int every,
-                           int64_t index, const char *mc_q, const char *const *names, int n_names,
-                           int right, copy_plan *cp) {
+                           int most, int64_t index, const char *mc_q, const char *const *names,
+                           int n_names, int right, copy_plan *cp) {
     if (corpus_text_mode(c))
         return push_with_mc(c, r, split, TS_MEDIA_AUDIO, NULL, 0, n_qa, prompts, answers, every,
-                            index, mc_q, names, n_names, right, NULL);
+                            most, index, mc_q, names, n_names, right, NULL);
     float *pcm;
     size_t n;
     ts_status s = ts_audio_load_file(path, &pcm, &n);
@@ -467,8 +476,8 @@ static ts_status push_clip(ts_corpus *c, ts_rng *r, int split, const char *path,
     s = corpus_pcm_to_mel(c, pcm, n, &mel, &T);
     if (!s) {
         cp->pcm = pcm, cp->n_pcm = n;
-        s = push_with_mc(c, r, split, TS_MEDIA_AUDIO, mel, T, n_qa, prompts, answers, every, index,
-                         mc_q, names, n_names, right, cp);
+        s = push_with_mc(c, r, split, TS_MEDIA_AUDIO, mel, T, n_qa, prompts, answers, every, most,
+                         index, mc_q, names, n_names, right, cp);
     }
     free(pcm);
     return s;
@@ -557,8 +566,8 @@ ts_status ts_corpus_add_fsdd(ts_corpus *c, const char *dir, const ts_corpus_opti
         const char *prompts[CORPUS_MAX_QA] = {TS_DIGIT_PROMPT};
         const char *answers[CORPUS_MAX_QA] = {digit_words[digit]};
         copy_plan cp = clip_plan(TS_SRC_FSDD, k, copies, &nz, o);
-        s = push_clip(c, &r, split, path, 0, 1, prompts, answers, o->mc_per_source, k,
-                      TS_DIGIT_PROMPT, digit_words, 10, digit, &cp);
+        s = push_clip(c, &r, split, path, 0, 1, prompts, answers, o->mc_per_source, o->mc_options,
+                      k, TS_DIGIT_PROMPT, digit_words, 10, digit, &cp);
         free(path);
         k++;
     }
@@ -610,7 +619,7 @@ ts_status ts_corpus_add_speech_commands(ts_corpus *c, const char *dir, const ts_
             }
         copy_plan cp = clip_plan(TS_SRC_SPEECH_COMMANDS, k, copies, &nz, o);
         s = push_clip(c, &r, split, path, TS_SAMPLE_RATE, n_qa, prompts, answers, o->mc_per_source,
-                      k, TS_WORD_PROMPT, sc_classes, 12, right, &cp);
+                      o->mc_options, k, TS_WORD_PROMPT, sc_classes, 12, right, &cp);
         free(path);
         k++;
     }
@@ -650,7 +659,7 @@ ts_status ts_corpus_add_speech_commands(ts_corpus *c, const char *dir, const ts_
                 cp.pcm = p, cp.n_pcm = TS_SAMPLE_RATE;
                 if (!s)
                     s = push_with_mc(c, &r, slice % 10 == 9 ? TS_SPLIT_VAL : TS_SPLIT_TRAIN,
-                                     TS_MEDIA_AUDIO, mel, T, 1, prompts, answers, 0, slice, NULL,
+                                     TS_MEDIA_AUDIO, mel, T, 1, prompts, answers, 0, 0, slice, NULL,
                                      NULL, 0, 0, &cp);
                 free(p);
             }
@@ -691,7 +700,7 @@ ts_status ts_corpus_add_asterisk(ts_corpus *c, const char *sounds_dir, const cha
         const char *prompts[CORPUS_MAX_QA] = {TS_SAY_PROMPT}, *answers[CORPUS_MAX_QA] = {text};
         copy_plan cp = clip_plan(TS_SRC_ASTERISK, k, copies, &nz, o);
         s = push_clip(c, &r, k % 20 == 19 ? TS_SPLIT_VAL : TS_SPLIT_TRAIN, path, 0, 1, prompts,
-                      answers, 0, k, NULL, NULL, 0, 0, &cp);
+                      answers, 0, 0, k, NULL, NULL, 0, 0, &cp);
         k++;
     }
     noise_free(&nz);
@@ -731,7 +740,7 @@ ts_status ts_corpus_add_spoken(ts_corpus *c, const char *dir, const ts_corpus_op
         const char *prompts[CORPUS_MAX_QA] = {digit ? TS_DIGIT_PROMPT : TS_WORD_PROMPT};
         const char *answers[CORPUS_MAX_QA] = {text};
         copy_plan cp = clip_plan(TS_SRC_ESPEAK, k, copies, &nz, o);
-        s = push_clip(c, &r, TS_SPLIT_TRAIN, path, TS_SAMPLE_RATE * 2, 1, prompts, answers, 0, k,
+        s = push_clip(c, &r, TS_SPLIT_TRAIN, path, TS_SAMPLE_RATE * 2, 1, prompts, answers, 0, 0, k,
                       NULL, NULL, 0, 0, &cp);
         free(path);
         k++;

@@ -8,8 +8,9 @@
 ts_status ts_mc_prompt(const char *question, const char *hint, const char *const *options,
                        int n_options, char **out) {
     *out = NULL;
-    if (n_options < 1 || n_options > 26)
-        return ts_fail(TS_ERR_INPUT, "multiple choice: %d options, want 1 to 26", n_options);
+    if (n_options < 1 || n_options > TS_MC_MAX_OPTIONS)
+        return ts_fail(TS_ERR_INPUT, "multiple choice: %d options, want 1 to %d", n_options,
+                       TS_MC_MAX_OPTIONS);
     if (!question) question = "";
     bool has_hint = hint && *hint;
     size_t len = strlen(question) + 1;

@@ -743,6 +743,41 @@ static void test_export_val(void **state) {
     free(pcm);
 }
 
+static int count_str(const char *hay, const char *needle) {
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p++)
+        n++;
+    return n;
+}
+
+/* Generated multiple-choice questions show 4 options by default; with
+ * mc_options above 4 each draws its count from 4 up to it, never more than
+ * the classes (the beep counts: one to five). */
+static void test_mc_options(void **state) {
+    fixture *f = *state;
+    const int most[2] = {4, 10};
+    for (int k = 0; k < 2; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "mc%d.txt", most[k]);
+        ts_corpus *c;
+        assert_int_equal(ts_corpus_open_text(tu_path(f->dir, name), 5, &c), TS_OK);
+        ts_corpus_options o = ts_corpus_default_options();
+        o.scenes = 0, o.tones = 200, o.mc_per_source = 1, o.mc_options = most[k];
+        assert_int_equal(ts_corpus_add_tones(c, &o), TS_OK);
+        ts_corpus_stats st;
+        assert_int_equal(ts_corpus_commit(c, &st), TS_OK);
+        char *txt = tu_read_file(tu_path(f->dir, name), NULL);
+        int four = count_str(txt, "\n(D) "), five = count_str(txt, "\n(E) ");
+        assert_true(four > 10);
+        assert_int_equal(count_str(txt, "\n(F) "), 0);
+        if (most[k] == 4)
+            assert_int_equal(five, 0);
+        else
+            assert_true(five > 5 && five < four); /* both counts drawn */
+        free(txt);
+    }
+}
+
 /* Trains a fresh tiny model to step 6 with a checkpoint at ck, then another
  * from that checkpoint to the end; returns the second. */
 static ts_model *stop_and_resume(fixture *f, const ts_train_config *tc, ts_pool *pool,
@@ -848,6 +883,7 @@ int main(void) {
         cmocka_unit_test(test_shard_train_code_swap),
         cmocka_unit_test(test_shard_train_average),
         cmocka_unit_test(test_export_val),
+        cmocka_unit_test(test_mc_options),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -28,7 +28,9 @@
 # percent of the image and audio codes the decoder reads swapped for a
 # codebook neighbour, train-mm --code-swap; default 0,0), EMA (decay of the
 # moving average of the decoder's weights that is written as the model,
-# train-mm --ema; default 0: the trained weights themselves), INSTALL
+# train-mm --ema; default 0: the trained weights themselves), MC_OPTIONS
+# (the most options a generated multiple-choice question shows,
+# build-shards --mc-options; default 4), INSTALL
 # (models/tessera.gguf; empty: do not install), UNTIL (espeak, bpe, vq or
 # shards: stop after that stage), PARTIAL (1: build even without the Debian
 # packages that hold training data).
@@ -57,6 +59,7 @@ TIE_CODES=${TIE_CODES:-0}
 ROPE_2D=${ROPE_2D:-0}
 CODE_SWAP=${CODE_SWAP:-0,0}
 EMA=${EMA:-0}
+MC_OPTIONS=${MC_OPTIONS:-4}
 INSTALL=${INSTALL-models/tessera.gguf}
 MAX_PER_SOURCE=${MAX_PER_SOURCE:-0}
 BIN=${TESSERA:-build/tessera}
@@ -112,7 +115,7 @@ else
   echo "make model: [1/5] espeak-ng not installed: no synthetic voices" >&2
 fi
 until_here espeak
-COMMON="--data $DATA $SPOKEN --scenes $SCENES --tones $TONES --max-per-source $MAX_PER_SOURCE -s 1"
+COMMON="--data $DATA $SPOKEN --scenes $SCENES --tones $TONES --max-per-source $MAX_PER_SOURCE --mc-options $MC_OPTIONS -s 1"
 
 # 2. tokenizer, learned from the corpus's own prompts and answers
 if [ ! -s "$OUT/tokenizer.gguf" ]; then

@@ -95,7 +95,8 @@ void ts_seq_free(ts_seq *s);
  *   (A) OPTION0
  *   (B) OPTION1 ...
  * lines joined by '\n', no trailing newline; ANSWER is then the text of the
- * right option. 1..26 options. *out is malloc'd. */
+ * right option. 1..TS_MC_MAX_OPTIONS options. *out is malloc'd. */
+#define TS_MC_MAX_OPTIONS 26 /* letters A..Z */
 ts_status ts_mc_prompt(const char *question, const char *hint, const char *const *options,
                        int n_options, char **out);
 

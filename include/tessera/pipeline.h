@@ -153,6 +153,10 @@ typedef struct {
     int sc_val_percent;     /* speech commands speakers held out (default 10) */
     int scenes, tones;      /* generated examples (train; val gets a tenth) */
     int mc_per_source;      /* generated multiple-choice questions per media source */
+    /* The most options a generated question shows (4..TS_MC_MAX_OPTIONS;
+     * default 4): 4 (or all of fewer classes), and above 4 a count drawn
+     * per question from 4 up to it, so longer lists of options are met too. */
+    int mc_options;
     /* Copies of each TRAIN item of a source (1..TS_MAX_REPEAT; default 1):
      * copy 0 is the original, copies 1.. are augmented variants drawn from
      * (seed, source, item, copy) with the same questions and answers.
