@@ -126,9 +126,6 @@ static ts_status push_copies(ts_corpus *c, int kind, const float *orig, int n_qa
     return s;
 }
 
-/* Pushes a medium with its pairs plus, every `every`-th call, one
- * multiple-choice question (mc_q over names, right answer `right`); a
- * train item then cp->copies - 1 augmented copies (cp NULL: none). */
 /* How many options a generated question shows: 4 (or all of fewer
  * names), or with most > 4 a count drawn from 4 .. most (at most all the
  * names), so that the model also meets longer lists of options. No draw
@@ -138,6 +135,10 @@ static int mc_count(ts_rng *r, int n_names, int most) {
     return hi > lo ? lo + (int)ts_rng_below(r, (uint32_t)(hi - lo + 1)) : lo;
 }
 
+/* Pushes a medium with its pairs plus, every `every`-th call, one
+ * multiple-choice question (mc_q over mc_count's share of names, right
+ * answer `right`); a train item then cp->copies - 1 augmented copies (cp
+ * NULL: none). */
 static ts_status push_with_mc(ts_corpus *c, ts_rng *r, int split, int kind, float *x, int T,
                               int n_qa, const char **prompts, const char **answers, int every,
                               int most, int64_t index, const char *mc_q, const char *const *names,
