@@ -214,7 +214,7 @@ static void test_progress_eta_counts_this_run(void **state) {
     assert_non_null(f);
     fflush(stderr);
     int saved = dup(STDERR_FILENO);
-    dup2(fileno(f), STDERR_FILENO);
+    assert_true(saved >= 0 && dup2(fileno(f), STDERR_FILENO) == STDERR_FILENO);
     ts_progress p;
     ts_progress_init(&p, 0);
     p.tty = false; /* plain lines even where the tests run on a terminal */
