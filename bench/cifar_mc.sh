@@ -7,13 +7,9 @@
 # options; see the README.
 #   bench/cifar_mc.sh [MODEL] [HELDOUT_DIR] [N]
 set -e
-MODEL=${1:-models/tessera.gguf}
-HELD=${2:-build/default-model/heldout}
+# shellcheck source=bench/heldout.sh
+. "$(dirname "$0")/heldout.sh"
 N=${3:-1000}
-BIN=${TESSERA:-build/tessera}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-[ -s "$HELD/labels.tsv" ] || { echo "no $HELD/labels.tsv (run make model, or build-shards --export-val)" >&2; exit 2; }
 awk -F '\t' '$1 == "cifar10"' "$HELD/labels.tsv" | head -n "$N" | while IFS="$(printf '\t')" read -r _ file class; do
   printf '%s\t%s\n' "$(realpath "$file")" "$class"
 done | awk -F '\t' -v ten="$TMP/ten.jsonl" -v four="$TMP/four.jsonl" '

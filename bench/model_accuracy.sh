@@ -11,13 +11,9 @@
 # load for the whole task). SPEED=0 (environment) skips latency and
 # throughput.
 set -e
-MODEL=${1:-models/tessera.gguf}
-HELD=${2:-build/default-model/heldout}
+# shellcheck source=bench/heldout.sh
+. "$(dirname "$0")/heldout.sh"
 N=${3:-1000}
-BIN=${TESSERA:-build/tessera}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-[ -s "$HELD/labels.tsv" ] || { echo "no $HELD/labels.tsv (run make model, or build-shards --export-val)" >&2; exit 2; }
 
 # score TASK: answers in $TMP/ans (one per line) against $TMP/exp
 score() {

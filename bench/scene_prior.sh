@@ -9,12 +9,8 @@
 # the caption's words override them.
 #   bench/scene_prior.sh [MODEL] [HELDOUT_DIR]
 set -e
-MODEL=${1:-models/tessera.gguf}
-HELD=${2:-build/default-model/heldout}
-BIN=${TESSERA:-build/tessera}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-[ -s "$HELD/labels.tsv" ] || { echo "no $HELD/labels.tsv (run make model, or build-shards --export-val)" >&2; exit 2; }
+# shellcheck source=bench/heldout.sh
+. "$(dirname "$0")/heldout.sh"
 awk -F '\t' '$1 == "scenes" && split($3, w, " ") == 4' "$HELD/labels.tsv" >"$TMP/rows"
 [ -s "$TMP/rows" ] || { echo "$HELD/labels.tsv: no 1-shape scenes" >&2; exit 2; }
 cut -f2 "$TMP/rows" | tr '\n' '\0' | xargs -0 "$BIN" caption -m "$MODEL" -t 2 >"$TMP/captions"
