@@ -141,7 +141,7 @@ static void build_seqs(const ts_bench *b, const char *model, seqs *out) {
             else
                 ts_vq_encode_audio(vq, NULL, x, 1, T, codes[k]);
             media[k] =
-                (ts_media){kind == TS_VQ_IMAGE ? TS_MEDIA_IMAGE : TS_MEDIA_AUDIO, codes[k], nc};
+                (ts_media){kind == TS_VQ_IMAGE ? TS_MEDIA_IMAGE : TS_MEDIA_AUDIO, codes[k], nc, 1};
             free(x);
         }
         char *prompt = NULL;

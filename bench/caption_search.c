@@ -87,7 +87,7 @@ int main(int argc, char **argv) {
         }
         if (ts_vq_encode_images(vq, NULL, x, 1, codes)) die(file);
         free(x);
-        ts_media md = {TS_MEDIA_IMAGE, codes, n_codes};
+        ts_media md = {TS_MEDIA_IMAGE, codes, n_codes, 1};
         if (ts_fusion_build(tok, &v, &md, 1, TS_CAPTION_PROMPT, expected, &seq)) die(file);
         const int n_prefix = seq.answer_start;
         answer_ids got = {.n_text = v.n_text};

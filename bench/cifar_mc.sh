@@ -28,5 +28,5 @@ done | awk -F '\t' -v ten="$TMP/ten.jsonl" -v four="$TMP/four.jsonl" '
       list = list (j ? "," : "") "\"" c[o + 1] "\"" }
     print q($1, list, pos) > four }'
 for f in ten four; do
-  echo "$f options: $("$BIN" eval "$TMP/$f.jsonl" -m "$MODEL" -t 2 -q | grep -E '^accuracy' | sed 's/^accuracy: *//')"
+  echo "$f options: $("$BIN" eval "$TMP/$f.jsonl" -m "$MODEL" -t 2 -q ${VIEWS:+--views "$VIEWS"} | grep -E '^accuracy' | sed 's/^accuracy: *//')"
 done

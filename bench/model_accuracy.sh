@@ -42,7 +42,7 @@ for task in mnist cifar10 scenes; do
   awk -F '\t' -v t=$task '$1 == t' "$HELD/labels.tsv" | head -n "$N" >"$TMP/rows"
   [ -s "$TMP/rows" ] || continue
   cut -f3 "$TMP/rows" >"$TMP/exp"
-  cut -f2 "$TMP/rows" | tr '\n' '\0' | xargs -0 "$BIN" caption -m "$MODEL" -t 2 >"$TMP/ans"
+  cut -f2 "$TMP/rows" | tr '\n' '\0' | xargs -0 "$BIN" caption -m "$MODEL" -t 2 ${VIEWS:+--views "$VIEWS"} >"$TMP/ans"
   score $task $([ $task = scenes ] && echo 1 || echo 0)
 done
 
@@ -54,7 +54,7 @@ ask() {
   cut -f3 "$TMP/rows" >"$TMP/exp"
   awk -F '\t' -v m="$2" -v q="$4" '{ print "/clear"; print "/" m " " $2; print (q != "" ? q : $4) }' \
     "$TMP/rows" >"$TMP/script"
-  "$BIN" chat -m "$MODEL" -t 2 -n "$3" <"$TMP/script" 2>/dev/null | sed 's/^\(> \)*//' |
+  "$BIN" chat -m "$MODEL" -t 2 -n "$3" ${VIEWS:+--views "$VIEWS"} <"$TMP/script" 2>/dev/null | sed 's/^\(> \)*//' |
     head -n "$(wc -l <"$TMP/rows")" >"$TMP/ans"
 }
 

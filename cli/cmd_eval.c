@@ -47,7 +47,7 @@ static void hint_missing_media(const ts_bench *b) {
 static void usage(void) {
     printf("usage: tessera eval BENCH [-m MODEL] [--split S] [--images DIR] [--limit N]\n"
            "                    [--json OUT] [-t N] [--norm | --generate] [--text-only]\n"
-           "                    [--check] [-q]\n\n"
+           "                    [--views N] [--check] [-q]\n\n"
            "Evaluates a model on a multiple-choice benchmark and prints the report:\n"
            "accuracy with its 95%% (Wilson) confidence interval, the accuracy of\n"
            "choosing at random, items/s, and per-group rows. BENCH is found by its\n"
@@ -81,6 +81,9 @@ static void usage(void) {
            "  --text-only   leave images and audio out: score from the text alone (e.g.\n"
            "                a split whose images are not at hand); IMG still counts\n"
            "                the items that have an image\n"
+           "  --views N     read each image in N views, moved by a pixel (a clip in up\n"
+           "                to 4, delayed by 10-30 ms), and score each option by its\n"
+           "                mean log-likelihood over them (1-9, default 1)\n"
            "  --check       read and validate the benchmark only (no model)\n"
            "  -q            no progress line\n\n"
            "Exit status: 0 done, 1 usage, 2 not a benchmark / bad model / nothing\n"
@@ -92,7 +95,7 @@ int cmd_eval(int argc, char **argv) {
     ts_bench_options bo = {0};
     ts_score_mode mode = TS_SCORE_SUM;
     bool norm = false, gen = false, check = false, quiet = false;
-    long threads = 0, limit = 0;
+    long threads = 0, limit = 0, views = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (cli_is_help(a)) {
@@ -113,6 +116,10 @@ int cmd_eval(int argc, char **argv) {
         } else if (!strcmp(a, "-t")) {
             if (!(v = cli_value(argv[0], argc, argv, &i)) ||
                 !cli_parse_long(argv[0], "-t", v, 1, 256, &threads))
+                return 1;
+        } else if (!strcmp(a, "--views")) {
+            if (!(v = cli_value(argv[0], argc, argv, &i)) ||
+                !cli_parse_long(argv[0], "--views", v, 1, TS_MAX_VIEWS, &views))
                 return 1;
         } else if (!strcmp(a, "--norm")) {
             norm = true;
@@ -188,7 +195,7 @@ int cmd_eval(int argc, char **argv) {
     ts_pool *pool = ts_pool_new(threads ? (int)threads : 0);
     ts_scorer *sc = NULL;
     if (!pool) s = ts_fail(TS_ERR_NOMEM, "cannot start threads");
-    if (!s) s = ts_eval_model_scorer_new(model, ts_pool_threads(pool), &sc);
+    if (!s) s = ts_eval_model_scorer_new_views(model, ts_pool_threads(pool), (int)views, &sc);
     ts_eval_result *res = NULL;
     ts_eval_summary sum = {0};
     double t0 = ts_now();

@@ -5,9 +5,11 @@
  * template's head (media, prompt, up to <assistant>) is the same for every
  * option, so it runs once per item into a KV cache and each option's
  * answer continues from there (ts_session_score_continuations). */
+#include "fusion/views.h"
 #include "tessera/eval.h"
 #include "tessera/fusion.h"
 #include "tessera/model.h"
+#include "tessera/pipeline.h"
 #include "tessera/vqvae.h"
 
 #include <cblas.h>
@@ -21,6 +23,7 @@ typedef struct {
     ts_vq *vq; /* NULL: the file has no VQ-VAE, so items with media fail */
     ts_vocab vocab;
     int n_workers;
+    int views;    /* test-time views per medium (fusion/views.h) */
     ts_bpe **tok; /* one per worker: a tokenizer keeps a cache */
     ts_seq *seq;  /* one per worker, reused across items */
     ts_session **sess; /* one per worker: the KV cache of an item's prompt */
@@ -47,7 +50,8 @@ static void ms_free(void *vctx) {
 /* Media of one item as codes, each decoded once: the kind is found from
  * the file's content (ts_vq_load_media: an image through the image front
  * end, audio as its log-mel padded to whole codes, exactly as the VQ-VAE's
- * other users read files), then the VQ encoder. codes[m] is malloc'd. */
+ * other users read files), then the VQ encoder, in ms->views views.
+ * codes[m] is malloc'd. */
 static ts_status encode_media(const model_scorer *ms, const ts_eval_item *it, ts_media *media,
                               int32_t **codes) {
     if (it->n_media && !ms->vq)
@@ -61,23 +65,22 @@ static ts_status encode_media(const model_scorer *ms, const ts_eval_item *it, ts
         int T = 0;
         ts_status s = ts_vq_load_media(ms->vq, path, 1, &kind, &x, &T);
         if (s) return s;
-        int nc;
+        int nc, nv = view_count(kind, ms->views);
         if (kind == TS_VQ_IMAGE) {
             int S = ts_vq_get_config(ms->vq)->image_size;
             nc = (S / TS_VQ_DOWN) * (S / TS_VQ_DOWN);
         } else {
             nc = T / TS_VQ_DOWN;
         }
-        codes[m] = malloc((size_t)(nc > 0 ? nc : 1) * sizeof **codes);
+        codes[m] = malloc((size_t)(nc > 0 ? nc : 1) * nv * sizeof **codes);
         if (!codes[m])
             s = ts_fail(TS_ERR_NOMEM, "%s: out of memory", path);
-        else if (kind == TS_VQ_IMAGE)
-            s = ts_vq_encode_images(ms->vq, NULL, x, 1, codes[m]);
         else
-            s = ts_vq_encode_audio(ms->vq, NULL, x, 1, T, codes[m]);
+            s = view_encode(ms->vq, NULL, kind, x, T, nv, codes[m]);
         free(x);
         if (s) return s;
-        media[m] = (ts_media){kind == TS_VQ_IMAGE ? TS_MEDIA_IMAGE : TS_MEDIA_AUDIO, codes[m], nc};
+        media[m] =
+            (ts_media){kind == TS_VQ_IMAGE ? TS_MEDIA_IMAGE : TS_MEDIA_AUDIO, codes[m], nc, nv};
     }
     return TS_OK;
 }
@@ -111,14 +114,11 @@ static ts_status input_build(const model_scorer *ms, const ts_eval_item *it, ite
     return s;
 }
 
-static ts_status ms_score(void *vctx, int worker, const ts_eval_item *it, double *logprob,
-                          int *n_tokens) {
-    model_scorer *ms = vctx;
-    if (worker < 0 || worker >= ms->n_workers)
-        return ts_fail(TS_ERR_INTERNAL, "eval: worker %d of a scorer made for %d", worker,
-                       ms->n_workers);
-    item_input in;
-    ts_status s = input_build(ms, it, &in);
+/* The options' log-likelihoods after the template's head with these media
+ * (one view of the item's). */
+static ts_status score_view(model_scorer *ms, int worker, const ts_eval_item *it,
+                            const ts_media *media, int n_media, const char *prompt, double *logprob,
+                            int *n_tokens) {
     ts_seq *seq = &ms->seq[worker];
     const int k = it->n_choices;
     /* prefix: the template up to <assistant>; answers[c]: option c's answer
@@ -126,10 +126,10 @@ static ts_status ms_score(void *vctx, int worker, const ts_eval_item *it, double
     int32_t *prefix = NULL, *answers = NULL, **conts = calloc(k ? (size_t)k : 1, sizeof *conts);
     int *lens = calloc(k ? (size_t)k : 1, sizeof *lens), n_prefix = 0;
     size_t used = 0, cap = 0;
-    if (!s && (!conts || !lens)) s = ts_fail(TS_ERR_NOMEM, "out of memory");
+    ts_status s = !conts || !lens ? ts_fail(TS_ERR_NOMEM, "out of memory") : TS_OK;
     for (int c = 0; !s && c < k; c++) {
-        s = ts_fusion_build(ms->tok[worker], &ms->vocab, in.media, in.n_media, in.prompt,
-                            it->choices[c], seq);
+        s = ts_fusion_build(ms->tok[worker], &ms->vocab, media, n_media, prompt, it->choices[c],
+                            seq);
         if (s) break;
         const int start = seq->answer_start, len = seq->n - start;
         if (c == 0) {
@@ -166,6 +166,33 @@ static ts_status ms_score(void *vctx, int worker, const ts_eval_item *it, double
     free(answers);
     free(conts);
     free(lens);
+    return s;
+}
+
+static ts_status ms_score(void *vctx, int worker, const ts_eval_item *it, double *logprob,
+                          int *n_tokens) {
+    model_scorer *ms = vctx;
+    if (worker < 0 || worker >= ms->n_workers)
+        return ts_fail(TS_ERR_INTERNAL, "eval: worker %d of a scorer made for %d", worker,
+                       ms->n_workers);
+    item_input in;
+    ts_status s = input_build(ms, it, &in);
+    const int K = s ? 1 : ts_media_views(in.media, in.n_media), k = it->n_choices;
+    ts_media *view = calloc(in.n_media ? (size_t)in.n_media : 1, sizeof *view);
+    double *one = calloc(k ? (size_t)k : 1, sizeof *one);
+    if (!s && (!view || !one)) s = ts_fail(TS_ERR_NOMEM, "out of memory");
+    /* each option's mean over the views */
+    for (int c = 0; c < k; c++)
+        logprob[c] = 0;
+    for (int v = 0; !s && v < K; v++) {
+        ts_media_view(in.media, in.n_media, v, view);
+        s = score_view(ms, worker, it, view, in.n_media, in.prompt, K > 1 ? one : logprob,
+                       n_tokens);
+        for (int c = 0; !s && K > 1 && c < k; c++)
+            logprob[c] += one[c] / K;
+    }
+    free(view);
+    free(one);
     input_free(&in);
     return s;
 }
@@ -199,35 +226,48 @@ static ts_status ms_generate(void *vctx, int worker, const ts_eval_item *it, cha
                        ms->n_workers);
     item_input in;
     ts_status s = input_build(ms, it, &in);
-    ts_seq *seq = &ms->seq[worker];
+    const int K = s ? 1 : ts_media_views(in.media, in.n_media);
+    /* view 0 in the worker's sequence, the others in their own */
+    ts_seq more[TS_MAX_VIEWS - 1] = {{0}}, *seq[TS_MAX_VIEWS] = {&ms->seq[worker]};
+    for (int v = 1; v < TS_MAX_VIEWS; v++)
+        seq[v] = &more[v - 1];
+    ts_media *view = calloc(in.n_media ? (size_t)in.n_media : 1, sizeof *view);
+    if (!s && !view) s = ts_fail(TS_ERR_NOMEM, "out of memory");
     collected col = {.n_text = ms->vocab.n_text};
-    if (!s)
-        s = ts_fusion_build(ms->tok[worker], &ms->vocab, in.media, in.n_media, in.prompt, NULL,
-                            seq);
+    for (int v = 0; !s && v < K; v++) {
+        ts_media_view(in.media, in.n_media, v, view);
+        s = ts_fusion_build(ms->tok[worker], &ms->vocab, view, in.n_media, in.prompt, NULL, seq[v]);
+    }
     if (!s) {
         /* room for the longest option and then some; greedy, so the same
          * item always gets the same text */
         size_t longest = 0;
         for (int c = 0; c < it->n_choices; c++)
             if (strlen(it->choices[c]) > longest) longest = strlen(it->choices[c]);
-        int ctx = ts_model_get_config(ms->model)->context;
+        int ctx = ts_model_get_config(ms->model)->context, n = seq[0]->n;
         int max_new = (int)(longest < 256 ? longest : 256) + 16;
-        if (max_new > ctx - seq->n) max_new = ctx - seq->n;
+        if (max_new > ctx - n) max_new = ctx - n;
         if (max_new < 1)
             s = ts_fail(TS_ERR_INPUT,
-                        "the prompt (%d tokens) leaves no room to answer in the context of %d",
-                        seq->n, ctx);
+                        "the prompt (%d tokens) leaves no room to answer in the context of %d", n,
+                        ctx);
         ts_sampler sp = {.temperature = 0, .top_k = 0, .top_p = 1, .seed = 0};
-        int made = 0;
+        const int32_t *tokens[TS_MAX_VIEWS];
+        int lens[TS_MAX_VIEWS], made = 0;
+        for (int v = 0; v < K; v++)
+            tokens[v] = seq[v]->tokens, lens[v] = seq[v]->n;
         if (!s)
-            s = ts_model_generate(ms->model, seq->tokens, seq->n, max_new, &sp,
-                                  ts_vocab_special(&ms->vocab, TS_TOK_EOS), 0, collect_token, &col,
-                                  &made);
+            s = ts_model_generate_views(ms->model, tokens, lens, K, max_new, &sp,
+                                        ts_vocab_special(&ms->vocab, TS_TOK_EOS), 0, collect_token,
+                                        &col, &made);
     }
     if (!s) {
         size_t len;
         s = ts_bpe_decode(ms->tok[worker], col.ids, (size_t)col.n, text, &len);
     }
+    for (int v = 0; v < TS_MAX_VIEWS - 1; v++)
+        ts_seq_free(&more[v]);
+    free(view);
     free(col.ids);
     input_free(&in);
     return s;
@@ -243,8 +283,15 @@ static ts_status with_path(ts_status s, const char *path) {
 }
 
 ts_status ts_eval_model_scorer_new(const char *path, int n_workers, ts_scorer **out) {
+    return ts_eval_model_scorer_new_views(path, n_workers, 1, out);
+}
+
+ts_status ts_eval_model_scorer_new_views(const char *path, int n_workers, int views,
+                                         ts_scorer **out) {
     *out = NULL;
     if (n_workers < 1) n_workers = 1;
+    if (views < 1 || views > TS_MAX_VIEWS)
+        return ts_fail(TS_ERR_USAGE, "eval: %d views (1 to %d)", views, TS_MAX_VIEWS);
     model_scorer *ms = calloc(1, sizeof *ms);
     ts_scorer *sc = calloc(1, sizeof *sc);
     if (!ms || !sc || !(ms->path = malloc(strlen(path) + 1))) {
@@ -254,6 +301,7 @@ ts_status ts_eval_model_scorer_new(const char *path, int n_workers, ts_scorer **
     }
     strcpy(ms->path, path);
     ms->n_workers = n_workers;
+    ms->views = views;
     ts_status s = ts_gguf_open(path, &ms->g);
     if (!s && (s = ts_model_load_gguf(ms->g, path, &ms->model))) s = with_path(s, path);
     if (!s && (s = ts_vocab_read(ms->g, &ms->vocab))) s = with_path(s, path);

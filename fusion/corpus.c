@@ -183,7 +183,7 @@ static ts_status flush(ts_corpus *c) {
     int32_t *aud = NULL;
     for (int i = 0, k = 0; !s && i < c->n_items; i++) {
         corpus_item *it = &c->items[i];
-        ts_media m = {it->kind, NULL, 0};
+        ts_media m = {it->kind, NULL, 0, 1};
         int n_media = 1;
         if (it->kind == TS_MEDIA_IMAGE) {
             m.codes = img_codes + (size_t)k++ * per_img;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fusion/views.h"
 #include "tessera/pipeline.h"
 
 struct ts_pipeline {
@@ -20,10 +21,14 @@ struct ts_pipeline {
     ts_vocab vocab;
     ts_pool *pool;
     int n_workers;
+    int views; /* test-time views of each medium encoded (fusion/views.h) */
 };
 
 const ts_vocab *ts_pipeline_vocab(const ts_pipeline *p) { return &p->vocab; }
 ts_pool *ts_pipeline_pool(ts_pipeline *p) { return p->pool; }
+void ts_pipeline_set_views(ts_pipeline *p, int views) {
+    p->views = views < 1 ? 1 : views > TS_MAX_VIEWS ? TS_MAX_VIEWS : views;
+}
 
 void ts_pipeline_free(ts_pipeline *p) {
     if (!p) return;
@@ -53,6 +58,7 @@ ts_status ts_pipeline_load(const char *path, unsigned parts, int threads, ts_pip
         free(p);
         return ts_fail(TS_ERR_NOMEM, "out of memory");
     }
+    p->views = TS_DEFAULT_VIEWS;
     ts_status s = ts_gguf_open(path, &p->g);
     if (!s) {
         /* name every missing part at once */
@@ -154,16 +160,19 @@ static void load_one(void *ctx, int i, int count, int worker) {
     if (j->st[i]) j->err[i] = strdup(ts_last_error());
 }
 
-/* Reads n files in parallel and encodes them: all images through one
- * batched encoder call, each clip on its own (lengths differ). media[i] is
- * left with n_codes 0 and errs[i] set for a file that failed. */
+/* Reads n files in parallel and encodes them, each in p->views views: all
+ * images through one batched encoder call, each clip on its own (lengths
+ * differ). media[i] is left with n_codes 0 and errs[i] set for a file that
+ * failed. */
 static ts_status encode(ts_pipeline *p, const char *const *paths, int n, ts_media *media, char **errs) {
     if (n == 0) return TS_OK;
     if (!p->vq) return ts_fail(TS_ERR_INPUT, "%s: the model has no VQ-VAE", p->path);
     load_job j = {p, paths, calloc((size_t)n, sizeof *j.kind), calloc((size_t)n, sizeof *j.x),
                   calloc((size_t)n, sizeof *j.T), calloc((size_t)n, sizeof *j.st), errs};
     ts_status s = TS_OK;
+    const int K = p->views > 1 ? p->views : 1;
     const int S = ts_vq_get_config(p->vq)->image_size, per = (S / TS_VQ_DOWN) * (S / TS_VQ_DOWN);
+    const size_t img_floats = (size_t)3 * S * S;
     float *batch = NULL;
     int32_t *codes = NULL;
     if (!j.kind || !j.x || !j.T || !j.st) s = ts_fail(TS_ERR_NOMEM, "out of memory");
@@ -172,25 +181,32 @@ static ts_status encode(ts_pipeline *p, const char *const *paths, int n, ts_medi
     for (int i = 0; !s && i < n; i++)
         n_img += !j.st[i] && j.kind[i] == TS_VQ_IMAGE;
     if (!s && n_img) {
-        batch = ts_alloc_floats((size_t)n_img * 3 * S * S);
-        codes = malloc(sizeof *codes * (size_t)n_img * per);
+        batch = ts_alloc_floats((size_t)n_img * K * img_floats);
+        codes = malloc(sizeof *codes * (size_t)n_img * K * per);
         if (!batch || !codes) s = ts_fail(TS_ERR_NOMEM, "out of memory");
-        for (int i = 0, k = 0; !s && i < n; i++)
-            if (!j.st[i] && j.kind[i] == TS_VQ_IMAGE)
-                memcpy(batch + (size_t)k++ * 3 * S * S, j.x[i], sizeof *batch * 3 * S * S);
-        if (!s) s = ts_vq_encode_images(p->vq, p->pool, batch, n_img, codes);
+        /* the views of image k at rows k K .. k K + K - 1 */
+        for (int i = 0, k = 0; !s && i < n; i++) {
+            if (j.st[i] || j.kind[i] != TS_VQ_IMAGE) continue;
+            for (int v = 0; v < K; v++)
+                view_image(j.x[i], S, v, batch + (size_t)(k * K + v) * img_floats);
+            k++;
+        }
+        if (!s) s = ts_vq_encode_images(p->vq, p->pool, batch, n_img * K, codes);
     }
     for (int i = 0, k = 0; !s && i < n; i++) {
-        media[i] = (ts_media){j.kind[i] == TS_VQ_AUDIO ? TS_MEDIA_AUDIO : TS_MEDIA_IMAGE, NULL, 0};
+        const int nv = view_count(j.kind[i], K);
+        media[i] =
+            (ts_media){j.kind[i] == TS_VQ_AUDIO ? TS_MEDIA_AUDIO : TS_MEDIA_IMAGE, NULL, 0, nv};
         if (j.st[i]) continue;
         int nc = j.kind[i] == TS_VQ_IMAGE ? per : j.T[i] / TS_VQ_DOWN;
-        int32_t *c = malloc(sizeof *c * (size_t)(nc ? nc : 1));
+        int32_t *c = malloc(sizeof *c * (size_t)(nc ? nc : 1) * nv);
         if (!c) {
             s = ts_fail(TS_ERR_NOMEM, "out of memory");
             break;
         }
-        if (j.kind[i] == TS_VQ_IMAGE) memcpy(c, codes + (size_t)k++ * per, sizeof *c * per);
-        else if ((s = ts_vq_encode_audio(p->vq, p->pool, j.x[i], 1, j.T[i], c))) {
+        if (j.kind[i] == TS_VQ_IMAGE) {
+            memcpy(c, codes + (size_t)k++ * K * per, sizeof *c * per * nv);
+        } else if ((s = view_encode(p->vq, p->pool, j.kind[i], j.x[i], j.T[i], K, c))) {
             free(c);
             break;
         }
@@ -254,21 +270,36 @@ static ts_status answer_with(ts_pipeline *p, int worker, const ts_media *media, 
     if (!p->model || !p->tok) return ts_fail(TS_ERR_INPUT, "%s: the model has no decoder or tokenizer", p->path);
     ts_answer_opts d = ts_answer_default_opts();
     if (!o) o = &d;
-    ts_seq seq = {0};
-    ts_status s = ts_fusion_build(p->tok[worker], &p->vocab, media, n_media, prompt, NULL, &seq);
+    /* one prompt per view */
+    const int K = ts_media_views(media, n_media);
+    if (K > TS_MAX_VIEWS)
+        return ts_fail(TS_ERR_USAGE, "media with %d views (at most %d)", K, TS_MAX_VIEWS);
+    ts_seq seq[TS_MAX_VIEWS] = {{0}};
+    ts_media *view = calloc(n_media ? (size_t)n_media : 1, sizeof *view);
+    ts_status s = view ? TS_OK : ts_fail(TS_ERR_NOMEM, "out of memory");
+    for (int v = 0; !s && v < K; v++) {
+        ts_media_view(media, n_media, v, view);
+        s = ts_fusion_build(p->tok[worker], &p->vocab, view, n_media, prompt, NULL, &seq[v]);
+    }
     int ctx = ts_model_get_config(p->model)->context;
-    if (!s && seq.n >= ctx)
-        s = ts_fail(TS_ERR_INPUT, "the prompt and media (%d tokens) do not fit the context of %d", seq.n, ctx);
+    if (!s && seq[0].n >= ctx)
+        s = ts_fail(TS_ERR_INPUT, "the prompt and media (%d tokens) do not fit the context of %d",
+                    seq[0].n, ctx);
     if (!s) {
         int max_new = o->max_tokens > 0 ? o->max_tokens : 64;
-        if (max_new > ctx - seq.n) max_new = ctx - seq.n;
+        if (max_new > ctx - seq[0].n) max_new = ctx - seq[0].n;
         stream_ctx sc = {p, p->tok[worker], cb, user, false};
-        int made = 0;
-        s = ts_model_generate(p->model, seq.tokens, seq.n, max_new, &o->sampler,
-                              ts_vocab_special(&p->vocab, TS_TOK_EOS), o->max_seconds, on_token, &sc,
-                              &made);
+        const int32_t *tokens[TS_MAX_VIEWS];
+        int lens[TS_MAX_VIEWS], made = 0;
+        for (int v = 0; v < K; v++)
+            tokens[v] = seq[v].tokens, lens[v] = seq[v].n;
+        s = ts_model_generate_views(p->model, tokens, lens, K, max_new, &o->sampler,
+                                    ts_vocab_special(&p->vocab, TS_TOK_EOS), o->max_seconds,
+                                    on_token, &sc, &made);
     }
-    ts_seq_free(&seq);
+    for (int v = 0; v < K; v++)
+        ts_seq_free(&seq[v]);
+    free(view);
     return s;
 }
 

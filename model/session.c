@@ -474,30 +474,64 @@ ts_status ts_session_feed(ts_session *s, const int32_t *ids, int n, float *logit
 ts_status ts_model_generate(const ts_model *m, const int32_t *prompt, int n_prompt, int max_new,
                             const ts_sampler *sp, int32_t eos, double max_seconds, ts_token_cb cb,
                             void *user, int *n_made) {
-    *n_made = 0;
-    if (n_prompt < 1) return ts_fail(TS_ERR_USAGE, "model: generation needs a prompt");
-    ts_session *s;
-    ts_status st = ts_session_new(m, 0, &s);
-    if (st) return st;
-    int V = m->c.vocab_size;
-    float *logits = ts_alloc_floats((size_t)V * 3);
-    if (!logits) {
-        ts_session_free(s);
-        return ts_fail(TS_ERR_NOMEM, "model: out of memory");
+    return ts_model_generate_views(m, &prompt, &n_prompt, 1, max_new, sp, eos, max_seconds, cb,
+                                   user, n_made);
+}
+
+/* out = the mean over views of log softmax(logits[v]) */
+static void mean_log_softmax(const float *logits, int n_views, int V, float *out) {
+    memset(out, 0, sizeof *out * (size_t)V);
+    for (int v = 0; v < n_views; v++) {
+        const float *l = logits + (size_t)v * V;
+        float mx = l[0];
+        for (int i = 1; i < V; i++)
+            mx = l[i] > mx ? l[i] : mx;
+        double sum = 0;
+        for (int i = 0; i < V; i++)
+            sum += exp((double)(l[i] - mx));
+        const float shift = mx + (float)log(sum);
+        for (int i = 0; i < V; i++)
+            out[i] += (l[i] - shift) / (float)n_views;
     }
+}
+
+ts_status ts_model_generate_views(const ts_model *m, const int32_t *const *prompts,
+                                  const int *n_prompts, int n_views, int max_new,
+                                  const ts_sampler *sp, int32_t eos, double max_seconds,
+                                  ts_token_cb cb, void *user, int *n_made) {
+    *n_made = 0;
+    if (n_views < 1) return ts_fail(TS_ERR_USAGE, "model: generation needs a view");
+    for (int v = 0; v < n_views; v++)
+        if (n_prompts[v] < 1) return ts_fail(TS_ERR_USAGE, "model: generation needs a prompt");
+    const int V = m->c.vocab_size;
+    ts_session **s = calloc((size_t)n_views, sizeof *s);
+    /* one row of logits per view, then the mixed row and the sampler's 2V */
+    float *logits = ts_alloc_floats((size_t)V * ((size_t)n_views + 3));
+    ts_status st = s && logits ? TS_OK : ts_fail(TS_ERR_NOMEM, "model: out of memory");
+    for (int v = 0; !st && v < n_views; v++)
+        st = ts_session_new(m, 0, &s[v]);
+    float *mixed = n_views > 1 ? logits + (size_t)V * n_views : logits;
     double t0 = ts_now();
     ts_rng rng;
     ts_rng_seed(&rng, sp->seed);
-    st = ts_session_feed(s, prompt, n_prompt, logits);
+    for (int v = 0; !st && v < n_views; v++)
+        st = ts_session_feed(s[v], prompts[v], n_prompts[v], logits + (size_t)V * v);
     for (int i = 0; !st && i < max_new; i++) {
-        int32_t id = ts_sample(sp, logits, V, &rng, logits + V);
+        if (n_views > 1) mean_log_softmax(logits, n_views, V, mixed);
+        int32_t id = ts_sample(sp, mixed, V, &rng, logits + (size_t)V * (n_views + 1));
         ++*n_made;
         if (!cb(id, user) || id == eos) break;
-        if (s->n >= s->max_len) break;
+        bool full = false;
+        for (int v = 0; v < n_views; v++)
+            full |= s[v]->n >= s[v]->max_len;
+        if (full) break;
         if (max_seconds > 0 && ts_now() - t0 >= max_seconds) break;
-        if (i + 1 < max_new) st = ts_session_feed(s, &id, 1, logits);
+        for (int v = 0; !st && v < n_views && i + 1 < max_new; v++)
+            st = ts_session_feed(s[v], &id, 1, logits + (size_t)V * v);
     }
     free(logits);
-    ts_session_free(s);
+    for (int v = 0; s && v < n_views; v++)
+        ts_session_free(s[v]);
+    free(s);
     return st;
 }

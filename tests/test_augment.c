@@ -1,8 +1,11 @@
 /* fusion/augment.c: image mirror and shift with edge or background fill,
  * and clip speed (length and pitch by the factor), gain, shift and noise at
- * a given SNR, each measured on known signals. */
+ * a given SNR, each measured on known signals; fusion/views.c's test-time
+ * views of images and log-mels. */
 #include "fusion/augment.h"
+#include "fusion/views.h"
 #include "tessera/audio.h"
+#include "tessera/pipeline.h"
 #include "tests/testutil.h"
 
 #include <math.h>
@@ -237,6 +240,55 @@ static void test_audio_random(void **state) {
     free(hum);
 }
 
+static void test_views(void **state) {
+    (void)state;
+    enum { W = 8, M = 3, T = 12 };
+    float in[3 * W * W], out[3 * W * W], other[3 * W * W];
+    for (int i = 0; i < 3 * W * W; i++)
+        in[i] = (float)i;
+    /* view 0 is the image as read; view 1 moves it a pixel right and down,
+     * edges repeated */
+    view_image(in, W, 0, out);
+    assert_memory_equal(in, out, sizeof in);
+    view_image(in, W, 1, out);
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < W; y++)
+            for (int x = 0; x < W; x++) {
+                int sy = y < 1 ? 0 : y - 1, sx = x < 1 ? 0 : x - 1;
+                assert_float_equal(out[(c * W + y) * W + x], in[(c * W + sy) * W + sx], 0);
+            }
+    /* every view differs from every other (all nine moves of at most a pixel) */
+    for (int a = 0; a < TS_MAX_VIEWS; a++)
+        for (int b = a + 1; b < TS_MAX_VIEWS; b++) {
+            view_image(in, W, a, out);
+            view_image(in, W, b, other);
+            assert_memory_not_equal(out, other, sizeof out);
+        }
+    /* a clip's view 1 is delayed 2 frames in every band, its lowest value
+     * (silence after whisper's clamp) coming in, the length kept */
+    float mel[M * T], mo[M * T], mv[M * T];
+    for (int b = 0; b < M; b++)
+        for (int t = 0; t < T; t++)
+            mel[b * T + t] = (float)(b * 100 + t) - 50;
+    view_mel(mel, M, T, 0, mo);
+    assert_memory_equal(mel, mo, sizeof mel);
+    view_mel(mel, M, T, 1, mo);
+    for (int b = 0; b < M; b++)
+        for (int t = 0; t < T; t++)
+            assert_float_equal(mo[b * T + t], t < 2 ? -50 : mel[b * T + t - 2], 0);
+    for (int a = 0; a < TS_AUDIO_VIEWS; a++)
+        for (int b = a + 1; b < TS_AUDIO_VIEWS; b++) {
+            view_mel(mel, M, T, a, mo);
+            view_mel(mel, M, T, b, mv);
+            assert_memory_not_equal(mo, mv, sizeof mo);
+        }
+    /* a clip shorter than the delay is all silence: one frame (-50, -49,
+     * -48 in the three bands) becomes -50 everywhere */
+    view_mel(mel, M, 1, 7, mo);
+    for (int b = 0; b < M; b++)
+        assert_float_equal(mo[b], -50, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_image_flip_shift),
@@ -246,6 +298,7 @@ int main(void) {
         cmocka_unit_test(test_noise_snr),
         cmocka_unit_test(test_audio_random),
         cmocka_unit_test(test_narrowband),
+        cmocka_unit_test(test_views),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
  * Ctrl-C stopping an answer but not the program) are real. The decoder's
  * output rows for specials and codes are zeroed, so greedy answers are
  * always text and run until -n: long enough to interrupt. */
+#include "fusion/views.h"
 #include "tessera.h"
 #include "tests/testutil.h"
 
@@ -395,6 +396,113 @@ static void pty_send(pty_run *r, const char *s) {
     assert_int_equal(write(r->fd, s, strlen(s)), (ssize_t)strlen(s));
 }
 
+/* Test-time views: view 0 is the medium as read, view v the VQ-VAE's codes
+ * of the moved picture or delayed clip; the answer from all views is the
+ * library's and does not depend on the thread count; the default and one
+ * view are what they say; the count is checked. */
+static void test_views(void **state) {
+    fixture *f = *state;
+    ts_pipeline *p;
+    assert_int_equal(ts_pipeline_load(f->model, TS_PART_ALL, 1, &p), TS_OK);
+    const char *files[2] = {tu_path(f->dir, "img0.png"), tu_path(f->dir, "tone.wav")};
+    ts_media_set one, three;
+    ts_vq *vq;
+    assert_int_equal(ts_vq_load_file(f->model, &vq), TS_OK);
+    ts_pipeline_set_views(p, 1);
+    assert_int_equal(ts_pipeline_encode_files(p, files, 2, &one), TS_OK);
+    ts_pipeline_set_views(p, 3);
+    assert_int_equal(ts_pipeline_encode_files(p, files, 2, &three), TS_OK);
+    for (int m = 0; m < 2; m++) {
+        const ts_media *a = &one.media[m], *b = &three.media[m];
+        assert_true(a->n_views <= 1);
+        assert_int_equal(b->n_views, 3);
+        assert_int_equal(b->n_codes, a->n_codes);
+        assert_memory_equal(b->codes, a->codes, sizeof *a->codes * (size_t)a->n_codes);
+        /* view v is the VQ-VAE's codes of the moved picture or delayed clip */
+        ts_vq_input_kind kind;
+        float *x, *xv;
+        int T, nc = b->n_codes;
+        int32_t want[64];
+        assert_int_equal(ts_vq_load_media(vq, files[m], 1, &kind, &x, &T), TS_OK);
+        size_t n = m == 0 ? (size_t)3 * 32 * 32 : (size_t)TS_N_MELS * T;
+        xv = malloc(sizeof *xv * n);
+        for (int v = 1; v < 3; v++) {
+            if (m == 0) {
+                view_image(x, 32, v, xv);
+                assert_int_equal(ts_vq_encode_images(vq, NULL, xv, 1, want), TS_OK);
+            } else {
+                view_mel(x, TS_N_MELS, T, v, xv);
+                assert_int_equal(ts_vq_encode_audio(vq, NULL, xv, 1, T, want), TS_OK);
+            }
+            assert_memory_equal(b->codes + (size_t)v * nc, want, sizeof *want * (size_t)nc);
+        }
+        free(x);
+        free(xv);
+    }
+    ts_vq_free(vq);
+    ts_answer_opts o = ts_answer_default_opts();
+    o.max_tokens = 10;
+    char both[4096] = "", image[4096] = "", single[4096] = "";
+    assert_int_equal(ts_pipeline_answer(p, three.media, 2, "what is it?", &o, collect, both),
+                     TS_OK);
+    assert_int_equal(ts_pipeline_answer(p, three.media, 1, "what is it?", &o, collect, image),
+                     TS_OK);
+    assert_int_equal(ts_pipeline_answer(p, one.media, 2, "what is it?", &o, collect, single),
+                     TS_OK);
+    ts_media_set_free(&one);
+    ts_media_set_free(&three);
+    ts_pipeline_free(p);
+
+    for (int t = 1; t <= 2; t++) {
+        tu_run_result r =
+            tu_run("ask -m %s -n 10 -t %d --views 3 %s/img0.png %s/tone.wav 'what is it?'",
+                   f->model, t, f->dir, f->dir);
+        assert_int_equal(r.code, 0);
+        assert_int_equal(strlen(r.out), strlen(both) + 1);
+        assert_memory_equal(r.out, both, strlen(both));
+        tu_run_free(&r);
+        /* a caption in a batch of two is the one made alone */
+        r = tu_run("caption -m %s -n 10 -t %d --views 3 %s/img1.png %s/img0.png", f->model, t,
+                   f->dir, f->dir);
+        assert_int_equal(r.code, 0);
+        tu_run_result alone = tu_run("caption -m %s -n 10 --views 3 %s/img0.png", f->model, f->dir);
+        assert_int_equal(alone.code, 0);
+        assert_string_equal(strchr(r.out, '\n') + 1, alone.out);
+        tu_run_free(&alone);
+        tu_run_free(&r);
+    }
+    tu_run_result a =
+        tu_run("ask -m %s -n 10 --views 3 %s/img0.png 'what is it?'", f->model, f->dir);
+    assert_int_equal(a.code, 0);
+    assert_memory_equal(a.out, image, strlen(image));
+    tu_run_free(&a);
+    /* the default is TS_DEFAULT_VIEWS, byte for byte */
+    a = tu_run("caption -m %s -n 10 --views %d %s/img0.png %s/img2.png", f->model, TS_DEFAULT_VIEWS,
+               f->dir, f->dir);
+    tu_run_result b =
+        tu_run("caption -m %s -n 10 %s/img0.png %s/img2.png", f->model, f->dir, f->dir);
+    assert_int_equal(a.code, 0);
+    assert_string_equal(a.out, b.out);
+    tu_run_free(&a);
+    tu_run_free(&b);
+    /* one view: the library's answer from view 0 alone */
+    a = tu_run("ask -m %s -n 10 --views 1 %s/img0.png %s/tone.wav 'what is it?'", f->model, f->dir,
+               f->dir);
+    assert_int_equal(a.code, 0);
+    assert_int_equal(strlen(a.out), strlen(single) + 1);
+    assert_memory_equal(a.out, single, strlen(single));
+    tu_run_free(&a);
+    const char *bad[] = {"caption -m %s --views 0 %s/img0.png",
+                         "caption -m %s --views 10 %s/img0.png",
+                         "ask -m %s --views x %s/img0.png hi"};
+    for (int i = 0; i < 3; i++) {
+        tu_run_result r = tu_run(bad[i], f->model, f->dir);
+        assert_int_equal(r.code, 1);
+        assert_string_equal(r.out, "");
+        tu_run_free(&r);
+    }
+}
+
 static void test_chat_pty(void **state) {
     fixture *f = *state;
     pty_run *r = malloc(sizeof *r);
@@ -483,6 +591,7 @@ int main(void) {
         cmocka_unit_test(test_caption_order_json_threads),
         cmocka_unit_test(test_caption_errors_and_default_model),
         cmocka_unit_test(test_ask),
+        cmocka_unit_test(test_views),
         cmocka_unit_test(test_chat_pty),
         cmocka_unit_test(test_chat_pipe),
     };

@@ -101,7 +101,7 @@ static void test_template_hand_example(void **state) {
     ts_media m = {TS_MEDIA_IMAGE, bad, 1};
     assert_int_equal(ts_fusion_build(tok, &v, &m, 1, "x", "y", &s), TS_ERR_INPUT);
     assert_non_null(strstr(ts_last_error(), "16"));
-    m = (ts_media){(ts_media_kind)7, img, 3};
+    m = (ts_media){(ts_media_kind)7, img, 3, 1};
     assert_int_equal(ts_fusion_build(tok, &v, &m, 1, "x", "y", &s), TS_ERR_INPUT);
     ts_vocab other;
     ts_vocab_init(&other, 300, 16);
@@ -117,7 +117,7 @@ static void test_template_turns_and_layout(void **state) {
     ts_vocab v;
     ts_vocab_init(&v, 256, 16);
     const int32_t img[2] = {1, 2};
-    ts_media m = {TS_MEDIA_IMAGE, img, 2};
+    ts_media m = {TS_MEDIA_IMAGE, img, 2, 1};
     const char *prompts[2] = {"A", "Bc"}, *answers[2] = {"x", "yz"};
     ts_seq s = {0};
     assert_int_equal(ts_fusion_build_turns(tok, &v, &m, 1, prompts, answers, 2, &s), TS_OK);
@@ -385,7 +385,7 @@ static void test_template_into_shard(void **state) {
     int32_t codes[64];
     for (int i = 0; i < 64; i++)
         codes[i] = i % 32;
-    ts_media m = {TS_MEDIA_IMAGE, codes, 64};
+    ts_media m = {TS_MEDIA_IMAGE, codes, 64, 1};
     int lens[5];
     for (int k = 0; k < 5; k++) {
         char answer[32];

@@ -1059,6 +1059,71 @@ static void test_generate_deterministic(void **state) {
     ts_model_free(m);
 }
 
+/* argmax over V of the mean of two rows' log-softmax */
+static int32_t argmax_mean_log_softmax(const float *a, const float *b, int V) {
+    double best = -INFINITY;
+    int32_t arg = 0;
+    double za = 0, zb = 0;
+    for (int v = 0; v < V; v++)
+        za += exp((double)a[v]), zb += exp((double)b[v]);
+    for (int v = 0; v < V; v++) {
+        double x = (a[v] - log(za)) + (b[v] - log(zb));
+        if (x > best) best = x, arg = v;
+    }
+    return arg;
+}
+
+static void test_generate_views(void **state) {
+    (void)state;
+    ts_model_config cf = tu_tiny_decoder_config();
+    ts_model *m;
+    assert_int_equal(ts_model_new(&cf, 41, &m), TS_OK);
+    scramble(m, 42, 0.5f);
+    ts_sampler greedy = {0, 0, 1, 0};
+    /* two views of one prompt: the same tokens as one view */
+    int32_t p1[3] = {1, 2, 3}, p2[4] = {4, 5, 6, 3}, one[8], two[8], *po = one, *pt = two;
+    const int32_t *same[2] = {p1, p1};
+    int lens_same[2] = {3, 3}, n1, n2;
+    assert_int_equal(ts_model_generate(m, p1, 3, 8, &greedy, -1, 0, collect, &po, &n1), TS_OK);
+    assert_int_equal(
+        ts_model_generate_views(m, same, lens_same, 2, 8, &greedy, -1, 0, collect, &pt, &n2),
+        TS_OK);
+    assert_int_equal(n1, 8);
+    assert_int_equal(n2, 8);
+    assert_memory_equal(one, two, sizeof one);
+    /* two different views (of different lengths): each token is the argmax of
+     * the mean log-softmax of both views' full forwards, and is fed to both */
+    const int32_t *diff[2] = {p1, p2};
+    int lens[2] = {3, 4};
+    int32_t g[6], *pg = g;
+    assert_int_equal(
+        ts_model_generate_views(m, diff, lens, 2, 6, &greedy, -1, 0, collect, &pg, &n2), TS_OK);
+    assert_int_equal(n2, 6);
+    int32_t sa[9] = {1, 2, 3}, sb[10] = {4, 5, 6, 3};
+    float la[9 * 11], lb[10 * 11];
+    int differs = 0;
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(ts_model_logits(m, sa, 3 + i, la), TS_OK);
+        assert_int_equal(ts_model_logits(m, sb, 4 + i, lb), TS_OK);
+        int32_t want = argmax_mean_log_softmax(la + (2 + i) * 11, lb + (3 + i) * 11, 11);
+        assert_int_equal(g[i], want);
+        sa[3 + i] = sb[4 + i] = want;
+        /* the views disagree somewhere, so the mixing is what is tested */
+        int32_t ba = 0, bb = 0;
+        for (int v = 1; v < 11; v++) {
+            if (la[(2 + i) * 11 + v] > la[(2 + i) * 11 + ba]) ba = v;
+            if (lb[(3 + i) * 11 + v] > lb[(3 + i) * 11 + bb]) bb = v;
+        }
+        differs += ba != bb;
+    }
+    assert_true(differs > 0);
+    int none = 0;
+    assert_int_equal(
+        ts_model_generate_views(m, diff, lens, 0, 6, &greedy, -1, 0, collect, &pg, &none),
+        TS_ERR_USAGE);
+    ts_model_free(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_backward_matches_finite_differences),
@@ -1078,6 +1143,7 @@ int main(void) {
         cmocka_unit_test(test_step_without_answers),
         cmocka_unit_test(test_lm_train_refines_router_bias),
         cmocka_unit_test(test_generate_deterministic),
+        cmocka_unit_test(test_generate_views),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -88,6 +88,11 @@ struct ts_scorer {
 /* The model in a GGUF file (tokenizer + decoder, and the VQ-VAE for media)
  * with the fusion/ template; up to n_workers concurrent workers. */
 ts_status ts_eval_model_scorer_new(const char *path, int n_workers, ts_scorer **out);
+/* The same, each medium read in `views` test-time views (1..TS_MAX_VIEWS;
+ * fusion/views.h): an option's log-likelihood is its mean over the views,
+ * and --generate draws each token from all views at once. */
+ts_status ts_eval_model_scorer_new_views(const char *path, int n_workers, int views,
+                                         ts_scorer **out);
 void ts_scorer_free(ts_scorer *s);
 
 typedef enum {

@@ -46,12 +46,20 @@ ts_status ts_vocab_read(const ts_gguf *g, ts_vocab *v);
 typedef enum { TS_MEDIA_IMAGE = 0, TS_MEDIA_AUDIO = 1 } ts_media_kind;
 
 /* One image (64 codes, raster order) or audio clip (25 codes per second),
- * its codes as codebook indices in [0, n_codes). */
+ * its codes as codebook indices in [0, n_codes). n_views > 1: codes holds
+ * that many test-time views of the medium, n_codes each, one after another
+ * (fusion/views.h); the template reads view 0. */
 typedef struct {
     ts_media_kind kind;
     const int32_t *codes;
     int n_codes;
+    int n_views; /* 0 or 1: one */
 } ts_media;
+/* The views media[0..n) carry: the most of any, at least 1. */
+int ts_media_views(const ts_media *media, int n);
+/* out[i] = media[i] as seen in view v, one view each (a medium with fewer
+ * views shows view v mod its count). */
+void ts_media_view(const ts_media *media, int n, int v, ts_media *out);
 
 /* A model input: tokens[i] at position pos[i]; mask[i] = 1 where the loss
  * (or the answer's log-likelihood) counts. Growable; reuse it across calls. */

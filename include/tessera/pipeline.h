@@ -258,6 +258,13 @@ ts_status ts_pipeline_load(const char *path, unsigned parts, int threads, ts_pip
 void ts_pipeline_free(ts_pipeline *p);
 const ts_vocab *ts_pipeline_vocab(const ts_pipeline *p);
 ts_pool *ts_pipeline_pool(ts_pipeline *p);
+/* Media encoded from now on carry `views` test-time views (1..TS_MAX_VIEWS;
+ * a clip at most 4; TS_DEFAULT_VIEWS after ts_pipeline_load), and answers
+ * about them are drawn from all views at once (fusion/views.h): a caption
+ * or answer costs about views times the decoder's work. */
+#define TS_MAX_VIEWS 9
+#define TS_DEFAULT_VIEWS 9
+void ts_pipeline_set_views(ts_pipeline *p, int views);
 
 /* The default model: $TESSERA_MODEL, else models/tessera.gguf next to the
  * executable's folder (EXE/../models/, EXE/../share/tessera/). Fills buf and
