@@ -81,9 +81,11 @@ static void usage(void) {
            "  --text-only   leave images and audio out: score from the text alone (e.g.\n"
            "                a split whose images are not at hand); IMG still counts\n"
            "                the items that have an image\n"
-           "  --views N     read each image in N views, moved by a pixel (a clip in up\n"
-           "                to 4, delayed by 10-30 ms), and score each option by its\n"
-           "                mean log-likelihood over them (1-9, default 1)\n"
+           "  --views N     read each image in N views (as given and moved by a pixel\n"
+           "                each way), each clip in up to 4 (delayed by 10-30 ms), and\n"
+           "                score each option by its mean log-likelihood over them\n"
+           "                (1-9, default 9; the work on media grows with N, --views 1\n"
+           "                is fastest)\n"
            "  --check       read and validate the benchmark only (no model)\n"
            "  -q            no progress line\n\n"
            "Exit status: 0 done, 1 usage, 2 not a benchmark / bad model / nothing\n"
@@ -95,7 +97,7 @@ int cmd_eval(int argc, char **argv) {
     ts_bench_options bo = {0};
     ts_score_mode mode = TS_SCORE_SUM;
     bool norm = false, gen = false, check = false, quiet = false;
-    long threads = 0, limit = 0, views = 1;
+    long threads = 0, limit = 0, views = TS_DEFAULT_VIEWS;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (cli_is_help(a)) {
@@ -212,6 +214,7 @@ int cmd_eval(int argc, char **argv) {
         sum.seconds = secs;
         sum.items_per_s = secs > 0 ? sum.n_scored / secs : 0;
         sum.threads = ts_pool_threads(pool);
+        sum.views = (int)views;
         ts_eval_report_write(stdout, b, &sum, sc->name, mode);
         fflush(stdout);
         if (json) s = ts_eval_write_json(json, b, res, &sum, sc->name, mode);

@@ -147,7 +147,9 @@ void ts_eval_report_write(FILE *fp, const ts_bench *b, const ts_eval_summary *s,
     fprintf(fp, "benchmark: %s (%s%s%s)\n", b->path, ts_bench_format_name(b->format),
             b->split ? ", split " : "", b->split ? b->split : "");
     if (model) fprintf(fp, "model:     %s\n", model);
-    fprintf(fp, "scoring:   %s\n", ts_score_mode_name(mode));
+    fprintf(fp, "scoring:   %s", ts_score_mode_name(mode));
+    if (s->views > 1) fprintf(fp, " (media read in %d views)", s->views);
+    fputc('\n', fp);
     fprintf(fp, "items:     %d (%d scored, %d error%s)\n", s->n_items, s->n_scored, s->n_errors,
             s->n_errors == 1 ? "" : "s");
     if (s->n_scored)
@@ -253,7 +255,8 @@ ts_status ts_eval_write_json(const char *path, const ts_bench *b, const ts_eval_
     put_num(fp, s->n_scored ? s->all.random : NAN);
     /* no timings here: the same run gives the same bytes (speed is in the
      * printed report) */
-    fprintf(fp, ",\"threads\":%d,\"groups\":[", s->threads);
+    fprintf(fp, ",\"threads\":%d,\"views\":%d,\"groups\":[", s->threads,
+            s->views > 1 ? s->views : 1);
     for (int k = 0; k < s->n_groups; k++) {
         if (k) fputc(',', fp);
         put_group(fp, &s->groups[k]);

@@ -419,6 +419,30 @@ static void test_cli(void **state) {
     assert_string_equal(a, b1);
     free(a), free(b1), free(b2);
 
+    /* the default reads media in TS_DEFAULT_VIEWS views: the same bytes as
+     * asking for them; one view scores the image item otherwise */
+    char *dflt = tu_read_file(json, NULL);
+    assert_non_null(strstr(dflt, "\"views\":9"));
+    r = tu_run("eval '%s' -m '%s' -t 2 -q --views %d --json '%s'", bench, f->model,
+               TS_DEFAULT_VIEWS, json2);
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "scoring:   log-likelihood (media read in 9 views)"));
+    tu_run_free(&r);
+    a = tu_read_file(json2, NULL);
+    assert_string_equal(a, dflt);
+    free(a);
+    r = tu_run("eval '%s' -m '%s' -t 2 -q --views 1 --json '%s'", bench, f->model, json1);
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "scoring:   log-likelihood\n"));
+    tu_run_free(&r);
+    a = tu_read_file(json1, NULL);
+    assert_non_null(strstr(a, "\"views\":1"));
+    assert_string_not_equal(a, dflt);
+    free(a), free(dflt);
+    r = tu_run("eval '%s' -m '%s' --views 10", bench, f->model);
+    assert_int_equal(r.code, 1);
+    tu_run_free(&r);
+
     /* per-token scores and generation through the command */
     tu_run_result r1 = tu_run("eval '%s' -m '%s' -t 1 -q --norm", bench, f->model);
     assert_int_equal(r1.code, 0);

@@ -89,8 +89,9 @@ struct ts_scorer {
  * with the fusion/ template; up to n_workers concurrent workers. */
 ts_status ts_eval_model_scorer_new(const char *path, int n_workers, ts_scorer **out);
 /* The same, each medium read in `views` test-time views (1..TS_MAX_VIEWS;
- * fusion/views.h): an option's log-likelihood is its mean over the views,
- * and --generate draws each token from all views at once. */
+ * fusion/views.h; `tessera eval` uses TS_DEFAULT_VIEWS): an option's
+ * log-likelihood is its mean over the views, and TS_SCORE_GENERATE draws
+ * each token from all views at once. */
 ts_status ts_eval_model_scorer_new_views(const char *path, int n_workers, int views,
                                          ts_scorer **out);
 void ts_scorer_free(ts_scorer *s);
@@ -156,6 +157,7 @@ typedef struct {
     int unknown_subject, unknown_grade, no_task; /* scored items lacking that metadata */
     double seconds, items_per_s;                 /* set by the caller (wall time of ts_eval_run) */
     int threads;
+    int views; /* set by the caller: test-time views of each medium (0 or 1: one) */
 } ts_eval_summary;
 
 /* 95% Wilson score interval for k successes in n trials. */
