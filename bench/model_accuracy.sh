@@ -8,8 +8,9 @@
 # scenes need the exact caption (also counted by number of shapes), and
 # each position of a 2- or 3-shape scene is asked about on its own. Audio
 # questions run through one `tessera chat` process fed on stdin (one model
-# load for the whole task). SPEED=0 (environment) skips latency and
-# throughput.
+# load for the whole task). VIEWS=N (environment) passes --views N (else
+# the commands' default: 9 views of an image, 4 of a clip). SPEED=0 skips
+# latency and throughput (measured with 9 views and with 1).
 set -e
 # shellcheck source=bench/heldout.sh
 . "$(dirname "$0")/heldout.sh"
@@ -82,33 +83,39 @@ EOF
 
 [ "${SPEED:-1}" = 0 ] && exit 0
 
-# latency from process start (model load included): median of 5
+# latency from process start (model load included): median of 5, with the
+# default views (9 per image, 4 per clip) and with one view
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 IMG=$(awk -F '\t' '$1 == "cifar10" { print $2; exit }' "$HELD/labels.tsv")
 CLIP=$(awk -F '\t' '$1 == "speech_commands" { print $2; exit }' "$HELD/labels.tsv")
-for what in caption ask; do
-  for i in 1 2 3 4 5; do
-    t0=$(date +%s.%N)
-    if [ $what = caption ]; then "$BIN" caption -m "$MODEL" -t 1 "$IMG" >/dev/null
-    else "$BIN" ask -m "$MODEL" -t 1 "$CLIP" "What word is spoken?" >/dev/null; fi
-    t1=$(date +%s.%N)
-    echo "$t0 $t1" | awk '{ printf "%.4f\n", $2 - $1 }'
-  done | median >"$TMP/lat"
-  echo "latency $what (1 image / 1-second clip, -t 1): $(cat "$TMP/lat") s (median of 5)"
+for views in 9 1; do
+  for what in caption ask; do
+    for i in 1 2 3 4 5; do
+      t0=$(date +%s.%N)
+      if [ $what = caption ]; then "$BIN" caption -m "$MODEL" -t 1 --views $views "$IMG" >/dev/null
+      else "$BIN" ask -m "$MODEL" -t 1 --views $views "$CLIP" "What word is spoken?" >/dev/null; fi
+      t1=$(date +%s.%N)
+      echo "$t0 $t1" | awk '{ printf "%.4f\n", $2 - $1 }'
+    done | median >"$TMP/lat"
+    echo "latency $what (1 image / 1-second clip, -t 1, --views $views): $(cat "$TMP/lat") s (median of 5)"
+  done
 done
 
-# throughput: 1,000 images in one batch on 1 and 2 threads; peer: one process per image
+# throughput: 1,000 images in one batch on 1 and 2 threads, 9 views and 1;
+# peer: one process per image
 awk -F '\t' '$1 == "cifar10" || $1 == "mnist" { print $2 }' "$HELD/labels.tsv" | head -n 1000 >"$TMP/imgs"
 NI=$(wc -l <"$TMP/imgs")
-for t in 1 2; do
-  t0=$(date +%s.%N)
-  tr '\n' '\0' <"$TMP/imgs" | xargs -0 "$BIN" caption -m "$MODEL" -t $t >/dev/null
-  t1=$(date +%s.%N)
-  echo "$t0 $t1 $NI $t" | awk '{ printf "throughput: %d images in %.2f s on %d thread(s): %.1f captions/s\n", $3, $2 - $1, $4, $3 / ($2 - $1) }'
+for views in 9 1; do
+  for t in 1 2; do
+    t0=$(date +%s.%N)
+    tr '\n' '\0' <"$TMP/imgs" | xargs -0 "$BIN" caption -m "$MODEL" -t $t --views $views >/dev/null
+    t1=$(date +%s.%N)
+    echo "$t0 $t1 $NI $t $views" | awk '{ printf "throughput: %d images in %.2f s on %d thread(s), --views %d: %.1f captions/s\n", $3, $2 - $1, $4, $5, $3 / ($2 - $1) }'
+  done
 done | tee "$TMP/thr"
 head -n 20 "$TMP/imgs" >"$TMP/few"
 t0=$(date +%s.%N)
-while read -r f; do "$BIN" caption -m "$MODEL" -t 1 "$f" >/dev/null; done <"$TMP/few"
+while read -r f; do "$BIN" caption -m "$MODEL" -t 1 --views 1 "$f" >/dev/null; done <"$TMP/few"
 t1=$(date +%s.%N)
-awk -v a="$t0" -v b="$t1" -v bat="$(head -n1 "$TMP/thr" | awk '{ print $(NF - 1) }')" 'BEGIN {
-  per = 20 / (b - a); printf "peer: one process per image: %.1f captions/s; batched/peer = %.1fx\n", per, bat / per }'
+awk -v a="$t0" -v b="$t1" -v bat="$(sed -n 3p "$TMP/thr" | awk '{ print $(NF - 1) }')" 'BEGIN {
+  per = 20 / (b - a); printf "peer: one process per image (--views 1): %.1f captions/s; batched/peer = %.1fx\n", per, bat / per }'

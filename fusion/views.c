@@ -13,7 +13,7 @@
 static const int8_t image_shift[TS_MAX_VIEWS][2] = {{0, 0}, {1, 1},  {-1, -1}, {1, -1}, {-1, 1},
                                                     {1, 0}, {-1, 0}, {0, 1},   {0, -1}};
 /* frames of 10 ms per view: the four phases of a code's 40 ms, half a code
- * first; later views repeat them (longer delays cost beep counting) */
+ * first (longer delays cost beep counting, so a clip has no more views) */
 static const uint8_t mel_delay[TS_AUDIO_VIEWS] = {0, 2, 1, 3};
 
 void view_image(const float *in, int S, int view, float *out) {
@@ -22,6 +22,7 @@ void view_image(const float *in, int S, int view, float *out) {
 }
 
 void view_mel(const float *in, int n_mels, int T, int view, float *out) {
+    if (T <= 0) return;
     int delay = mel_delay[view % TS_AUDIO_VIEWS];
     if (delay > T) delay = T;
     float lo = in[0];

@@ -1,11 +1,12 @@
 /* Test-time views of one medium (fusion/views.c): the picture moved by a
- * pixel or two, the clip delayed by a frame or two. Each view is encoded to
- * its own codes, and `caption` / `ask` draw every answer token from the mean
- * of the views' log-probabilities (ts_model_generate_views): the VQ-VAE's
- * 4 x 4 grid and 4-frame steps then fall at several phases of the same
- * content. The moves stay inside what training's augmented copies show
- * (shifts up to AUG_MAX_SHIFT_PX, clips moved up to AUG_SHIFT_SECONDS).
- * View 0 is the medium as read. */
+ * pixel, the clip delayed by one to three 10 ms frames. Each view is
+ * encoded to its own codes; `caption`, `ask` and `chat` draw every answer
+ * token from the mean of the views' log-probabilities
+ * (ts_model_generate_views) and `eval` scores an option by its mean
+ * log-likelihood over them: the VQ-VAE's 4 x 4 grid and 4-frame steps then
+ * fall at several phases of the same content. The moves stay inside what
+ * training's augmented copies show (shifts up to AUG_MAX_SHIFT_PX, clips
+ * moved up to AUG_SHIFT_SECONDS). View 0 is the medium as read. */
 #ifndef TESSERA_FUSION_VIEWS_H
 #define TESSERA_FUSION_VIEWS_H
 

@@ -146,7 +146,7 @@ ts_status ts_model_generate(const ts_model *m, const int32_t *prompt, int n_prom
                             const ts_sampler *sp, int32_t eos, double max_seconds, ts_token_cb cb,
                             void *user, int *n_made);
 /* The same over n_views prompts that show one input in different views
- * (fusion's test-time views: the same picture moved a pixel or two): each
+ * (fusion's test-time views: the same picture moved by a pixel): each
  * view keeps its own session, and every token is drawn from the mean of the
  * views' log-softmax rows (the views' geometric mean), then fed to them all.
  * One view is ts_model_generate, byte for byte. */
