@@ -169,18 +169,33 @@ static ts_status score_view(model_scorer *ms, int worker, const ts_eval_item *it
     return s;
 }
 
-static ts_status ms_score(void *vctx, int worker, const ts_eval_item *it, double *logprob,
-                          int *n_tokens) {
-    model_scorer *ms = vctx;
+/* What ms_score and ms_generate start from: the item's input, its number
+ * of views and room for one view of its media (free both, whatever the
+ * status). */
+static ts_status item_open(const model_scorer *ms, int worker, const ts_eval_item *it,
+                           item_input *in, int *K, ts_media **view) {
+    memset(in, 0, sizeof *in);
+    *K = 1, *view = NULL;
     if (worker < 0 || worker >= ms->n_workers)
         return ts_fail(TS_ERR_INTERNAL, "eval: worker %d of a scorer made for %d", worker,
                        ms->n_workers);
+    ts_status s = input_build(ms, it, in);
+    if (!s) *K = ts_media_views(in->media, in->n_media);
+    *view = calloc(in->n_media ? (size_t)in->n_media : 1, sizeof **view);
+    if (!s && !*view) s = ts_fail(TS_ERR_NOMEM, "out of memory");
+    return s;
+}
+
+static ts_status ms_score(void *vctx, int worker, const ts_eval_item *it, double *logprob,
+                          int *n_tokens) {
+    model_scorer *ms = vctx;
     item_input in;
-    ts_status s = input_build(ms, it, &in);
-    const int K = s ? 1 : ts_media_views(in.media, in.n_media), k = it->n_choices;
-    ts_media *view = calloc(in.n_media ? (size_t)in.n_media : 1, sizeof *view);
+    int K;
+    ts_media *view;
+    ts_status s = item_open(ms, worker, it, &in, &K, &view);
+    const int k = it->n_choices;
     double *one = calloc(k ? (size_t)k : 1, sizeof *one);
-    if (!s && (!view || !one)) s = ts_fail(TS_ERR_NOMEM, "out of memory");
+    if (!s && !one) s = ts_fail(TS_ERR_NOMEM, "out of memory");
     /* each option's mean over the views */
     for (int c = 0; c < k; c++)
         logprob[c] = 0;
@@ -221,18 +236,14 @@ static bool collect_token(int32_t id, void *user) {
 static ts_status ms_generate(void *vctx, int worker, const ts_eval_item *it, char **text) {
     model_scorer *ms = vctx;
     *text = NULL;
-    if (worker < 0 || worker >= ms->n_workers)
-        return ts_fail(TS_ERR_INTERNAL, "eval: worker %d of a scorer made for %d", worker,
-                       ms->n_workers);
     item_input in;
-    ts_status s = input_build(ms, it, &in);
-    const int K = s ? 1 : ts_media_views(in.media, in.n_media);
+    int K;
+    ts_media *view;
+    ts_status s = item_open(ms, worker, it, &in, &K, &view);
     /* view 0 in the worker's sequence, the others in their own */
-    ts_seq more[TS_MAX_VIEWS - 1] = {{0}}, *seq[TS_MAX_VIEWS] = {&ms->seq[worker]};
+    ts_seq more[TS_MAX_VIEWS - 1] = {{0}}, *seq[TS_MAX_VIEWS] = {s ? NULL : &ms->seq[worker]};
     for (int v = 1; v < TS_MAX_VIEWS; v++)
         seq[v] = &more[v - 1];
-    ts_media *view = calloc(in.n_media ? (size_t)in.n_media : 1, sizeof *view);
-    if (!s && !view) s = ts_fail(TS_ERR_NOMEM, "out of memory");
     collected col = {.n_text = ms->vocab.n_text};
     for (int v = 0; !s && v < K; v++) {
         ts_media_view(in.media, in.n_media, v, view);
