@@ -63,7 +63,7 @@ static void test_template_hand_example(void **state) {
     ts_vocab v;
     ts_vocab_init(&v, 256, 16); /* specials 256..264, codes from 265 */
     const int32_t img[3] = {5, 0, 7}, aud[1] = {15};
-    ts_media media[2] = {{TS_MEDIA_IMAGE, img, 3}, {TS_MEDIA_AUDIO, aud, 1}};
+    ts_media media[2] = {{TS_MEDIA_IMAGE, img, 3, 1}, {TS_MEDIA_AUDIO, aud, 1, 1}};
     ts_seq s = {0};
     assert_int_equal(ts_fusion_build(tok, &v, media, 2, "Hi", "ok", &s), TS_OK);
     const int32_t want[] = {256,                     /* <bos> */
@@ -98,7 +98,7 @@ static void test_template_hand_example(void **state) {
 
     /* bad input */
     const int32_t bad[1] = {16};
-    ts_media m = {TS_MEDIA_IMAGE, bad, 1};
+    ts_media m = {TS_MEDIA_IMAGE, bad, 1, 1};
     assert_int_equal(ts_fusion_build(tok, &v, &m, 1, "x", "y", &s), TS_ERR_INPUT);
     assert_non_null(strstr(ts_last_error(), "16"));
     m = (ts_media){(ts_media_kind)7, img, 3, 1};
@@ -174,8 +174,9 @@ static void test_template_with_merges_and_long_media(void **state) {
     int32_t codes[64];
     for (int i = 0; i < 64; i++)
         codes[i] = (i * 37) % 1024;
-    ts_media m[3] = {
-        {TS_MEDIA_IMAGE, codes, 64}, {TS_MEDIA_AUDIO, codes, 25}, {TS_MEDIA_IMAGE, codes, 64}};
+    ts_media m[3] = {{TS_MEDIA_IMAGE, codes, 64, 1},
+                     {TS_MEDIA_AUDIO, codes, 25, 1},
+                     {TS_MEDIA_IMAGE, codes, 64, 1}};
     ts_seq s = {0};
     assert_int_equal(ts_fusion_build(tok, &v, m, 3, "the cat", " the hat", &s), TS_OK);
     int32_t *p = NULL, *a = NULL;
