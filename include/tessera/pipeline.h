@@ -278,7 +278,7 @@ typedef struct {
 } ts_media_set;
 void ts_media_set_free(ts_media_set *s);
 /* Reads and encodes files (images batched through the VQ encoder together,
- * files read in parallel on the pool). */
+ * files read in parallel on the pool), each in the pipeline's views. */
 ts_status ts_pipeline_encode_files(ts_pipeline *p, const char *const *paths, int n,
                                    ts_media_set *out);
 
@@ -291,7 +291,8 @@ ts_answer_opts ts_answer_default_opts(void); /* greedy, 64 tokens */
 
 /* Called with each piece of answer text as it is made; return false to stop. */
 typedef bool (*ts_text_cb)(const char *piece, size_t len, void *user);
-/* Answers prompt about the media (in order) with the one template. */
+/* Answers prompt about the media (in order) with the one template, each
+ * token drawn from all the views the media carry. */
 ts_status ts_pipeline_answer(ts_pipeline *p, const ts_media *media, int n_media,
                              const char *prompt, const ts_answer_opts *o, ts_text_cb cb,
                              void *user);
