@@ -268,7 +268,7 @@ static ts_status ms_generate(void *vctx, int worker, const ts_eval_item *it, cha
         for (int v = 0; v < K; v++)
             tokens[v] = seq[v]->tokens, lens[v] = seq[v]->n;
         if (!s)
-            s = ts_model_generate_views(ms->model, tokens, lens, K, max_new, &sp,
+            s = ts_model_generate_views(ms->model, NULL, tokens, lens, K, max_new, &sp,
                                         ts_vocab_special(&ms->vocab, TS_TOK_EOS), 0, collect_token,
                                         &col, &made);
     }

@@ -265,8 +265,10 @@ static bool on_token(int32_t id, void *user) {
     return true;
 }
 
-static ts_status answer_with(ts_pipeline *p, int worker, const ts_media *media, int n_media,
-                             const char *prompt, const ts_answer_opts *o, ts_text_cb cb, void *user) {
+/* pool: where the views run side by side (NULL inside the pool's own work) */
+static ts_status answer_with(ts_pipeline *p, int worker, ts_pool *pool, const ts_media *media,
+                             int n_media, const char *prompt, const ts_answer_opts *o,
+                             ts_text_cb cb, void *user) {
     if (!p->model || !p->tok) return ts_fail(TS_ERR_INPUT, "%s: the model has no decoder or tokenizer", p->path);
     ts_answer_opts d = ts_answer_default_opts();
     if (!o) o = &d;
@@ -293,7 +295,7 @@ static ts_status answer_with(ts_pipeline *p, int worker, const ts_media *media, 
         int lens[TS_MAX_VIEWS], made = 0;
         for (int v = 0; v < K; v++)
             tokens[v] = seq[v].tokens, lens[v] = seq[v].n;
-        s = ts_model_generate_views(p->model, tokens, lens, K, max_new, &o->sampler,
+        s = ts_model_generate_views(p->model, pool, tokens, lens, K, max_new, &o->sampler,
                                     ts_vocab_special(&p->vocab, TS_TOK_EOS), o->max_seconds,
                                     on_token, &sc, &made);
     }
@@ -306,7 +308,7 @@ static ts_status answer_with(ts_pipeline *p, int worker, const ts_media *media, 
 ts_status ts_pipeline_answer(ts_pipeline *p, const ts_media *media, int n_media,
                              const char *prompt, const ts_answer_opts *o, ts_text_cb cb,
                              void *user) {
-    return answer_with(p, 0, media, n_media, prompt, o, cb, user);
+    return answer_with(p, 0, p->pool, media, n_media, prompt, o, cb, user);
 }
 
 typedef struct {
@@ -343,7 +345,8 @@ static void caption_one(void *ctx, int i, int count, int worker) {
     ts_answer_opts o = *j->o;
     o.sampler.seed += (uint64_t)i;
     strbuf b = {0};
-    ts_status s = answer_with(j->p, worker, &j->media[i], 1, TS_CAPTION_PROMPT, &o, collect, &b);
+    ts_status s =
+        answer_with(j->p, worker, NULL, &j->media[i], 1, TS_CAPTION_PROMPT, &o, collect, &b);
     if (s) {
         j->errs[i] = strdup(ts_last_error());
         free(b.buf);

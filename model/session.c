@@ -474,8 +474,35 @@ ts_status ts_session_feed(ts_session *s, const int32_t *ids, int n, float *logit
 ts_status ts_model_generate(const ts_model *m, const int32_t *prompt, int n_prompt, int max_new,
                             const ts_sampler *sp, int32_t eos, double max_seconds, ts_token_cb cb,
                             void *user, int *n_made) {
-    return ts_model_generate_views(m, &prompt, &n_prompt, 1, max_new, sp, eos, max_seconds, cb,
-                                   user, n_made);
+    return ts_model_generate_views(m, NULL, &prompt, &n_prompt, 1, max_new, sp, eos, max_seconds,
+                                   cb, user, n_made);
+}
+
+/* one feed per view, each into its own session and row of logits */
+typedef struct {
+    ts_session **s;
+    const int32_t *const *ids;
+    const int *n;
+    float *logits;
+    int V;
+    ts_status *st;
+} feed_job;
+
+static void feed_view(void *ctx, int v, int count, int worker) {
+    (void)count, (void)worker;
+    const feed_job *j = ctx;
+    j->st[v] = ts_session_feed(j->s[v], j->ids[v], j->n[v], j->logits + (size_t)j->V * v);
+}
+
+static ts_status feed_views(ts_pool *pool, const feed_job *j, int n_views) {
+    if (pool && n_views > 1 && ts_pool_threads(pool) > 1)
+        ts_pool_run(pool, n_views, feed_view, (void *)j);
+    else
+        for (int v = 0; v < n_views; v++)
+            feed_view((void *)j, v, n_views, 0);
+    for (int v = 0; v < n_views; v++)
+        if (j->st[v]) return j->st[v];
+    return TS_OK;
 }
 
 /* out = the mean over views of log softmax(logits[v]) */
@@ -495,7 +522,7 @@ static void mean_log_softmax(const float *logits, int n_views, int V, float *out
     }
 }
 
-ts_status ts_model_generate_views(const ts_model *m, const int32_t *const *prompts,
+ts_status ts_model_generate_views(const ts_model *m, ts_pool *pool, const int32_t *const *prompts,
                                   const int *n_prompts, int n_views, int max_new,
                                   const ts_sampler *sp, int32_t eos, double max_seconds,
                                   ts_token_cb cb, void *user, int *n_made) {
@@ -507,18 +534,26 @@ ts_status ts_model_generate_views(const ts_model *m, const int32_t *const *promp
     ts_session **s = calloc((size_t)n_views, sizeof *s);
     /* one row of logits per view, then the mixed row and the sampler's 2V */
     float *logits = ts_alloc_floats((size_t)V * ((size_t)n_views + 3));
-    ts_status st = s && logits ? TS_OK : ts_fail(TS_ERR_NOMEM, "model: out of memory");
+    ts_status *sts = calloc((size_t)n_views, sizeof *sts);
+    const int32_t **next = calloc((size_t)n_views, sizeof *next);
+    int *ones = calloc((size_t)n_views, sizeof *ones);
+    ts_status st =
+        s && logits && sts && next && ones ? TS_OK : ts_fail(TS_ERR_NOMEM, "model: out of memory");
     for (int v = 0; !st && v < n_views; v++)
         st = ts_session_new(m, 0, &s[v]);
     float *mixed = n_views > 1 ? logits + (size_t)V * n_views : logits;
     double t0 = ts_now();
     ts_rng rng;
     ts_rng_seed(&rng, sp->seed);
-    for (int v = 0; !st && v < n_views; v++)
-        st = ts_session_feed(s[v], prompts[v], n_prompts[v], logits + (size_t)V * v);
+    feed_job prompt_job = {s, prompts, n_prompts, logits, V, sts};
+    if (!st) st = feed_views(pool, &prompt_job, n_views);
+    int32_t id = 0;
+    for (int v = 0; ones && next && v < n_views; v++)
+        next[v] = &id, ones[v] = 1;
+    feed_job each_token = {s, next, ones, logits, V, sts};
     for (int i = 0; !st && i < max_new; i++) {
         if (n_views > 1) mean_log_softmax(logits, n_views, V, mixed);
-        int32_t id = ts_sample(sp, mixed, V, &rng, logits + (size_t)V * (n_views + 1));
+        id = ts_sample(sp, mixed, V, &rng, logits + (size_t)V * (n_views + 1));
         ++*n_made;
         if (!cb(id, user) || id == eos) break;
         bool full = false;
@@ -526,10 +561,12 @@ ts_status ts_model_generate_views(const ts_model *m, const int32_t *const *promp
             full |= s[v]->n >= s[v]->max_len;
         if (full) break;
         if (max_seconds > 0 && ts_now() - t0 >= max_seconds) break;
-        for (int v = 0; !st && v < n_views && i + 1 < max_new; v++)
-            st = ts_session_feed(s[v], &id, 1, logits + (size_t)V * v);
+        if (i + 1 < max_new) st = feed_views(pool, &each_token, n_views);
     }
     free(logits);
+    free(sts);
+    free(next);
+    free(ones);
     for (int v = 0; s && v < n_views; v++)
         ts_session_free(s[v]);
     free(s);

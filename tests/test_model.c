@@ -1086,7 +1086,7 @@ static void test_generate_views(void **state) {
     int lens_same[2] = {3, 3}, n1, n2;
     assert_int_equal(ts_model_generate(m, p1, 3, 8, &greedy, -1, 0, collect, &po, &n1), TS_OK);
     assert_int_equal(
-        ts_model_generate_views(m, same, lens_same, 2, 8, &greedy, -1, 0, collect, &pt, &n2),
+        ts_model_generate_views(m, NULL, same, lens_same, 2, 8, &greedy, -1, 0, collect, &pt, &n2),
         TS_OK);
     assert_int_equal(n1, 8);
     assert_int_equal(n2, 8);
@@ -1097,7 +1097,8 @@ static void test_generate_views(void **state) {
     int lens[2] = {3, 4};
     int32_t g[6], *pg = g;
     assert_int_equal(
-        ts_model_generate_views(m, diff, lens, 2, 6, &greedy, -1, 0, collect, &pg, &n2), TS_OK);
+        ts_model_generate_views(m, NULL, diff, lens, 2, 6, &greedy, -1, 0, collect, &pg, &n2),
+        TS_OK);
     assert_int_equal(n2, 6);
     int32_t sa[9] = {1, 2, 3}, sb[10] = {4, 5, 6, 3};
     float la[9 * 11], lb[10 * 11];
@@ -1117,9 +1118,28 @@ static void test_generate_views(void **state) {
         differs += ba != bb;
     }
     assert_true(differs > 0);
+    /* the views side by side on two threads: the same tokens, sampled too */
+    ts_pool *pool = ts_pool_new(2);
+    ts_sampler sp = ts_sampler_default();
+    sp.seed = 3;
+    int32_t a[8], b[8], *pa = a, *pb = b;
+    int na, nb;
+    assert_int_equal(
+        ts_model_generate_views(m, pool, diff, lens, 2, 6, &greedy, -1, 0, collect, &pa, &na),
+        TS_OK);
+    assert_int_equal(na, 6);
+    assert_memory_equal(a, g, sizeof(int32_t) * 6);
+    pa = a;
+    assert_int_equal(
+        ts_model_generate_views(m, pool, diff, lens, 2, 8, &sp, -1, 0, collect, &pa, &na), TS_OK);
+    assert_int_equal(
+        ts_model_generate_views(m, NULL, diff, lens, 2, 8, &sp, -1, 0, collect, &pb, &nb), TS_OK);
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, sizeof(int32_t) * (size_t)na);
+    ts_pool_free(pool);
     int none = 0;
     assert_int_equal(
-        ts_model_generate_views(m, diff, lens, 0, 6, &greedy, -1, 0, collect, &pg, &none),
+        ts_model_generate_views(m, NULL, diff, lens, 0, 6, &greedy, -1, 0, collect, &pg, &none),
         TS_ERR_USAGE);
     ts_model_free(m);
 }

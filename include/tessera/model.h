@@ -149,8 +149,10 @@ ts_status ts_model_generate(const ts_model *m, const int32_t *prompt, int n_prom
  * (fusion's test-time views: the same picture moved by a pixel): each
  * view keeps its own session, and every token is drawn from the mean of the
  * views' log-softmax rows (the views' geometric mean), then fed to them all.
- * One view is ts_model_generate, byte for byte. */
-ts_status ts_model_generate_views(const ts_model *m, const int32_t *const *prompts,
+ * The views run side by side on pool (NULL: the calling thread; the pool
+ * must not be running other work); the tokens do not depend on it. One view
+ * is ts_model_generate, byte for byte. */
+ts_status ts_model_generate_views(const ts_model *m, ts_pool *pool, const int32_t *const *prompts,
                                   const int *n_prompts, int n_views, int max_new,
                                   const ts_sampler *sp, int32_t eos, double max_seconds,
                                   ts_token_cb cb, void *user, int *n_made);
