@@ -25,6 +25,8 @@ static void usage(void) {
            "  --views N      read each image in N views (moved by a pixel each way),\n"
            "                 each clip in up to 4 (delayed by 10-30 ms), and answer\n"
            "                 from them all (1-9, default 9; --views 1 is fastest)\n"
+           "  --level-floor P  bring a clip whose peak is below P up to P first (0-1,\n"
+           "                 default 0.3, a typical training level; 0: as recorded)\n"
            "  -t N           threads (default: the online CPUs)\n");
 }
 
@@ -38,6 +40,7 @@ static bool put_piece(const char *piece, size_t len, void *user) {
 int cmd_ask(int argc, char **argv) {
     const char *model = NULL, *prompt = NULL;
     long threads = 0, n_max = 64, top_k = 40, seed = 0, views = TS_DEFAULT_VIEWS;
+    double level_floor = TS_LEVEL_FLOOR;
     double temp = 0, top_p = 0.95, max_time = 0;
     const char **files = calloc((size_t)argc, sizeof *files);
     int *want = calloc((size_t)argc, sizeof *want); /* -1 any, else ts_media_kind */
@@ -79,6 +82,10 @@ int cmd_ask(int argc, char **argv) {
             if (!(v = cli_value(argv[0], argc, argv, &i)) ||
                 !cli_parse_long(argv[0], a, v, 1, TS_MAX_VIEWS, &views))
                 goto out;
+        } else if (!strcmp(a, "--level-floor")) {
+            if (!(v = cli_value(argv[0], argc, argv, &i)) ||
+                !cli_parse_double(argv[0], a, v, 0, 1, &level_floor))
+                goto out;
         } else if (a[0] == '-' && a[1]) {
             cli_usage(argv[0], "unknown option '%s'", a);
             goto out;
@@ -107,6 +114,7 @@ int cmd_ask(int argc, char **argv) {
     }
     ts_media_set ms = {0};
     ts_pipeline_set_views(p, (int)views);
+    ts_pipeline_set_level_floor(p, (float)level_floor);
     s = ts_pipeline_encode_files(p, files, n_files, &ms);
     for (int i = 0; !s && i < n_files; i++)
         if (want[i] >= 0 && (int)ms.media[i].kind != want[i])

@@ -30,6 +30,8 @@ static void usage(void) {
            "  --views N      read each image in N views (moved by a pixel each way),\n"
            "                 each clip in up to 4 (delayed by 10-30 ms), and answer\n"
            "                 from them all (1-9, default 9; --views 1 is fastest)\n"
+           "  --level-floor P  bring a clip whose peak is below P up to P first (0-1,\n"
+           "                 default 0.3, a typical training level; 0: as recorded)\n"
            "  -t N           threads (default: the online CPUs)\n");
 }
 
@@ -201,6 +203,7 @@ static void attach(ts_pipeline *p, attached *a, const char *path, ts_media_kind 
 int cmd_chat(int argc, char **argv) {
     const char *model = NULL;
     long threads = 0, n_max = 128, seed = 0, views = TS_DEFAULT_VIEWS;
+    double level_floor = TS_LEVEL_FLOOR;
     double temp = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -221,6 +224,10 @@ int cmd_chat(int argc, char **argv) {
             if (!(v = cli_value(argv[0], argc, argv, &i)) ||
                 !cli_parse_long(argv[0], a, v, 1, TS_MAX_VIEWS, &views))
                 return 1;
+        } else if (!strcmp(a, "--level-floor")) {
+            if (!(v = cli_value(argv[0], argc, argv, &i)) ||
+                !cli_parse_double(argv[0], a, v, 0, 1, &level_floor))
+                return 1;
         } else {
             return cli_usage(argv[0], "unknown argument '%s'", a);
         }
@@ -231,6 +238,7 @@ int cmd_chat(int argc, char **argv) {
     ts_pipeline *p;
     if ((s = ts_pipeline_load(model, TS_PART_ALL, (int)threads, &p))) return cli_fail(s);
     ts_pipeline_set_views(p, (int)views);
+    ts_pipeline_set_level_floor(p, (float)level_floor);
 
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);

@@ -86,6 +86,8 @@ static void usage(void) {
            "                score each option by its mean log-likelihood over them\n"
            "                (1-9, default 9; the work on media grows with N, --views 1\n"
            "                is fastest)\n"
+           "  --level-floor P  bring a clip whose peak is below P up to P first (0-1,\n"
+           "                default 0.3, a typical training level; 0: as recorded)\n"
            "  --check       read and validate the benchmark only (no model)\n"
            "  -q            no progress line\n\n"
            "Exit status: 0 done, 1 usage, 2 not a benchmark / bad model / nothing\n"
@@ -98,6 +100,7 @@ int cmd_eval(int argc, char **argv) {
     ts_score_mode mode = TS_SCORE_SUM;
     bool norm = false, gen = false, check = false, quiet = false;
     long threads = 0, limit = 0, views = TS_DEFAULT_VIEWS;
+    double level_floor = TS_LEVEL_FLOOR;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (cli_is_help(a)) {
@@ -122,6 +125,10 @@ int cmd_eval(int argc, char **argv) {
         } else if (!strcmp(a, "--views")) {
             if (!(v = cli_value(argv[0], argc, argv, &i)) ||
                 !cli_parse_long(argv[0], "--views", v, 1, TS_MAX_VIEWS, &views))
+                return 1;
+        } else if (!strcmp(a, "--level-floor")) {
+            if (!(v = cli_value(argv[0], argc, argv, &i)) ||
+                !cli_parse_double(argv[0], "--level-floor", v, 0, 1, &level_floor))
                 return 1;
         } else if (!strcmp(a, "--norm")) {
             norm = true;
@@ -197,7 +204,9 @@ int cmd_eval(int argc, char **argv) {
     ts_pool *pool = ts_pool_new(threads ? (int)threads : 0);
     ts_scorer *sc = NULL;
     if (!pool) s = ts_fail(TS_ERR_NOMEM, "cannot start threads");
-    if (!s) s = ts_eval_model_scorer_new_views(model, ts_pool_threads(pool), (int)views, &sc);
+    if (!s)
+        s = ts_eval_model_scorer_new_views(model, ts_pool_threads(pool), (int)views,
+                                           (float)level_floor, &sc);
     ts_eval_result *res = NULL;
     ts_eval_summary sum = {0};
     double t0 = ts_now();

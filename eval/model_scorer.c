@@ -24,6 +24,7 @@ typedef struct {
     ts_vocab vocab;
     int n_workers;
     int views;    /* test-time views per medium (fusion/views.h) */
+    float level_floor; /* clips quieter than this are brought up to it */
     ts_bpe **tok; /* one per worker: a tokenizer keeps a cache */
     ts_seq *seq;  /* one per worker, reused across items */
     ts_session **sess; /* one per worker: the KV cache of an item's prompt */
@@ -63,7 +64,7 @@ static ts_status encode_media(const model_scorer *ms, const ts_eval_item *it, ts
         ts_vq_input_kind kind;
         float *x = NULL;
         int T = 0;
-        ts_status s = ts_vq_load_media(ms->vq, path, 1, &kind, &x, &T);
+        ts_status s = ts_vq_load_media_floor(ms->vq, path, 1, ms->level_floor, &kind, &x, &T);
         if (s) return s;
         int nc, nv = view_count(kind, ms->views);
         if (kind == TS_VQ_IMAGE) {
@@ -294,11 +295,11 @@ static ts_status with_path(ts_status s, const char *path) {
 }
 
 ts_status ts_eval_model_scorer_new(const char *path, int n_workers, ts_scorer **out) {
-    return ts_eval_model_scorer_new_views(path, n_workers, 1, out);
+    return ts_eval_model_scorer_new_views(path, n_workers, 1, 0, out);
 }
 
 ts_status ts_eval_model_scorer_new_views(const char *path, int n_workers, int views,
-                                         ts_scorer **out) {
+                                         float level_floor, ts_scorer **out) {
     *out = NULL;
     if (n_workers < 1) n_workers = 1;
     if (views < 1 || views > TS_MAX_VIEWS)
@@ -313,6 +314,7 @@ ts_status ts_eval_model_scorer_new_views(const char *path, int n_workers, int vi
     strcpy(ms->path, path);
     ms->n_workers = n_workers;
     ms->views = views;
+    ms->level_floor = level_floor > 0 ? level_floor : 0;
     ts_status s = ts_gguf_open(path, &ms->g);
     if (!s && (s = ts_model_load_gguf(ms->g, path, &ms->model))) s = with_path(s, path);
     if (!s && (s = ts_vocab_read(ms->g, &ms->vocab))) s = with_path(s, path);

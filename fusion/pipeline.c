@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fusion/views.h"
+#include "tessera/audio.h"
 #include "tessera/pipeline.h"
 
 struct ts_pipeline {
@@ -22,12 +23,16 @@ struct ts_pipeline {
     ts_pool *pool;
     int n_workers;
     int views; /* test-time views of each medium encoded (fusion/views.h) */
+    float level_floor; /* clips quieter than this are brought up to it */
 };
 
 const ts_vocab *ts_pipeline_vocab(const ts_pipeline *p) { return &p->vocab; }
 ts_pool *ts_pipeline_pool(ts_pipeline *p) { return p->pool; }
 void ts_pipeline_set_views(ts_pipeline *p, int views) {
     p->views = views < 1 ? 1 : views > TS_MAX_VIEWS ? TS_MAX_VIEWS : views;
+}
+void ts_pipeline_set_level_floor(ts_pipeline *p, float level_floor) {
+    p->level_floor = level_floor > 0 ? level_floor : 0;
 }
 
 void ts_pipeline_free(ts_pipeline *p) {
@@ -59,6 +64,7 @@ ts_status ts_pipeline_load(const char *path, unsigned parts, int threads, ts_pip
         return ts_fail(TS_ERR_NOMEM, "out of memory");
     }
     p->views = TS_DEFAULT_VIEWS;
+    p->level_floor = TS_LEVEL_FLOOR;
     ts_status s = ts_gguf_open(path, &p->g);
     if (!s) {
         /* name every missing part at once */
@@ -156,7 +162,8 @@ typedef struct {
 static void load_one(void *ctx, int i, int count, int worker) {
     (void)count, (void)worker;
     load_job *j = ctx;
-    j->st[i] = ts_vq_load_media(j->p->vq, j->paths[i], 1, &j->kind[i], &j->x[i], &j->T[i]);
+    j->st[i] = ts_vq_load_media_floor(j->p->vq, j->paths[i], 1, j->p->level_floor, &j->kind[i],
+                                      &j->x[i], &j->T[i]);
     if (j->st[i]) j->err[i] = strdup(ts_last_error());
 }
 

@@ -573,6 +573,41 @@ static void test_png_low_bands_at_the_bottom(void **state) {
     tu_rmdir(dir);
 }
 
+/* A clip quieter than the floor is scaled so its peak is the floor; the
+ * waveform's shape is kept; louder clips, silence and a floor of 0 are
+ * left alone. */
+static void test_level_floor(void **state) {
+    (void)state;
+    enum { N = 1000 };
+    float x[N], y[N];
+    for (int i = 0; i < N; i++)
+        x[i] = 0.03f * sinf(0.05f * (float)i) - 0.01f * cosf(0.31f * (float)i);
+    float peak = 0;
+    for (int i = 0; i < N; i++)
+        peak = fmaxf(peak, fabsf(x[i]));
+    memcpy(y, x, sizeof x);
+    float g = ts_audio_level_floor(y, N, TS_LEVEL_FLOOR);
+    assert_float_equal(g, TS_LEVEL_FLOOR / peak, 1e-6);
+    float got = 0;
+    for (int i = 0; i < N; i++) {
+        assert_float_equal(y[i], x[i] * g, 1e-7);
+        got = fmaxf(got, fabsf(y[i]));
+    }
+    assert_float_equal(got, TS_LEVEL_FLOOR, 1e-6);
+    /* at or above the floor, silent, or no floor: untouched */
+    for (int i = 0; i < N; i++)
+        y[i] = x[i] * (0.5f / peak);
+    memcpy(x, y, sizeof y);
+    assert_float_equal(ts_audio_level_floor(y, N, TS_LEVEL_FLOOR), 1.0f, 0);
+    assert_memory_equal(x, y, sizeof y);
+    assert_float_equal(ts_audio_level_floor(y, N, 0), 1.0f, 0);
+    assert_memory_equal(x, y, sizeof y);
+    memset(y, 0, sizeof y);
+    assert_float_equal(ts_audio_level_floor(y, N, TS_LEVEL_FLOOR), 1.0f, 0);
+    for (int i = 0; i < N; i++)
+        assert_true(y[i] == 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_filterbank_matches_numpy),
@@ -590,6 +625,7 @@ int main(void) {
         cmocka_unit_test(test_bad_flac_and_float_inputs),
         cmocka_unit_test(test_short_files_load_but_are_too_short_for_mel),
         cmocka_unit_test(test_png_low_bands_at_the_bottom),
+        cmocka_unit_test(test_level_floor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -503,6 +503,68 @@ static void test_views(void **state) {
     }
 }
 
+/* A quiet clip is read as if recorded at the floor's level: the log-mel
+ * the model reads is that of the clip scaled to a peak of TS_LEVEL_FLOOR
+ * (with the floor at 0, that of the clip as recorded), and the pipeline's
+ * codes are the VQ-VAE's codes of it, by default and with the floor off. */
+static void test_level_floor(void **state) {
+    fixture *f = *state;
+    enum { N = 16000 };
+    float *pcm = malloc(sizeof *pcm * N);
+    for (int i = 0; i < N; i++)
+        pcm[i] = 0.02f * sinf(2 * (float)M_PI * 300 * (float)i / 16000) *
+                 (0.5f + 0.5f * sinf((float)i / 900.0f));
+    const char *quiet = tu_path(f->dir, "quiet.wav");
+    assert_int_equal(ts_wav_write(quiet, pcm, N), TS_OK);
+    free(pcm);
+    ts_vq *vq;
+    assert_int_equal(ts_vq_load_file(f->model, &vq), TS_OK);
+    /* by hand: the samples as read, scaled (k = 1), log-mel */
+    size_t n;
+    assert_int_equal(ts_audio_load_file(quiet, &pcm, &n), TS_OK);
+    assert_int_equal(n, N);
+    float *want[2];
+    int32_t codes[2][25];
+    for (int k = 0; k < 2; k++) {
+        if (k == 1) assert_true(ts_audio_level_floor(pcm, n, TS_LEVEL_FLOOR) > 10);
+        int T;
+        assert_int_equal(ts_logmel(pcm, N, 1, &want[k], &T), TS_OK);
+        assert_int_equal(T, 100);
+        float *got;
+        ts_vq_input_kind kind;
+        assert_int_equal(
+            ts_vq_load_media_floor(vq, quiet, 1, k ? TS_LEVEL_FLOOR : 0, &kind, &got, &T), TS_OK);
+        assert_int_equal(T, 100);
+        for (int i = 0; i < TS_N_MELS * T; i++)
+            assert_float_equal(got[i], want[k][i], 1e-5);
+        assert_int_equal(ts_vq_encode_audio(vq, NULL, got, 1, T, codes[k]), TS_OK);
+        free(got);
+    }
+    /* 24 dB louder is another log-mel */
+    assert_true(fabsf(want[1][40 * 100 + 50] - want[0][40 * 100 + 50]) > 0.3f);
+    free(want[0]), free(want[1]), free(pcm);
+    ts_vq_free(vq);
+    ts_pipeline *p;
+    assert_int_equal(ts_pipeline_load(f->model, TS_PART_ALL, 1, &p), TS_OK);
+    ts_pipeline_set_views(p, 1);
+    for (int k = 0; k < 2; k++) {
+        /* the default, then as recorded */
+        if (k == 1) ts_pipeline_set_level_floor(p, 0);
+        ts_media_set ms;
+        assert_int_equal(ts_pipeline_encode_files(p, &quiet, 1, &ms), TS_OK);
+        assert_int_equal(ms.media[0].n_codes, 25);
+        assert_memory_equal(ms.media[0].codes, codes[1 - k], sizeof(int32_t) * 25);
+        ts_media_set_free(&ms);
+    }
+    ts_pipeline_free(p);
+    tu_run_result r = tu_run("ask -m %s --level-floor 1.5 %s hi", f->model, quiet);
+    assert_int_equal(r.code, 1);
+    tu_run_free(&r);
+    r = tu_run("ask -m %s -n 6 --level-floor 0 %s hi", f->model, quiet);
+    assert_int_equal(r.code, 0);
+    tu_run_free(&r);
+}
+
 static void test_chat_pty(void **state) {
     fixture *f = *state;
     pty_run *r = malloc(sizeof *r);
@@ -592,6 +654,7 @@ int main(void) {
         cmocka_unit_test(test_caption_errors_and_default_model),
         cmocka_unit_test(test_ask),
         cmocka_unit_test(test_views),
+        cmocka_unit_test(test_level_floor),
         cmocka_unit_test(test_chat_pty),
         cmocka_unit_test(test_chat_pipe),
     };

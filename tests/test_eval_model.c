@@ -282,7 +282,7 @@ static void test_views_score_the_mean(void **state) {
     ts_bench *b;
     assert_int_equal(ts_bench_load(tu_path(f->dir, "bench.jsonl"), NULL, &b), TS_OK);
     ts_scorer *sc, *plain;
-    assert_int_equal(ts_eval_model_scorer_new_views(f->model, 2, K, &sc), TS_OK);
+    assert_int_equal(ts_eval_model_scorer_new_views(f->model, 2, K, 0, &sc), TS_OK);
     assert_int_equal(ts_eval_model_scorer_new(f->model, 2, &plain), TS_OK);
     ts_pool *pool = ts_pool_new(2);
     ts_eval_options eo = {.mode = TS_SCORE_SUM, .pool = pool};
@@ -354,8 +354,8 @@ static void test_views_score_the_mean(void **state) {
     ts_scorer_free(plain);
     ts_pool_free(pool);
     ts_bench_free(b);
-    assert_int_equal(ts_eval_model_scorer_new_views(f->model, 1, 0, &sc), TS_ERR_USAGE);
-    assert_int_equal(ts_eval_model_scorer_new_views(f->model, 1, TS_MAX_VIEWS + 1, &sc),
+    assert_int_equal(ts_eval_model_scorer_new_views(f->model, 1, 0, 0, &sc), TS_ERR_USAGE);
+    assert_int_equal(ts_eval_model_scorer_new_views(f->model, 1, TS_MAX_VIEWS + 1, 0, &sc),
                      TS_ERR_USAGE);
 }
 

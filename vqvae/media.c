@@ -9,6 +9,11 @@
 
 ts_status ts_vq_load_media(const ts_vq *vq, const char *path, int threads, ts_vq_input_kind *kind,
                            float **data, int *T) {
+    return ts_vq_load_media_floor(vq, path, threads, 0, kind, data, T);
+}
+
+ts_status ts_vq_load_media_floor(const ts_vq *vq, const char *path, int threads, float level_floor,
+                                 ts_vq_input_kind *kind, float **data, int *T) {
     ts_mapped_file f;
     *data = NULL, *T = 0;
     ts_status s = ts_map_file(path, &f);
@@ -24,6 +29,7 @@ ts_status ts_vq_load_media(const ts_vq *vq, const char *path, int threads, ts_vq
         float *pcm = NULL;
         size_t n = 0;
         s = ts_audio_load_mem(f.data, f.len, path, &pcm, &n);
+        if (!s) ts_audio_level_floor(pcm, n, level_floor);
         if (!s) {
             /* pad to whole codes: 4 frames of 160 samples each */
             size_t unit = (size_t)TS_HOP * TS_VQ_DOWN, m = (n + unit - 1) / unit * unit;

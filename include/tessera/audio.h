@@ -60,6 +60,15 @@ ts_status ts_resample_to_16k(const float *in, size_t n_in, int rate, float **out
  * n < 160 and for non-finite samples. */
 ts_status ts_logmel(const float *samples, size_t n, int threads, float **mel, int *T);
 
+/* The peak a clip is brought up to when it is quieter (TS_LEVEL_FLOOR):
+ * about the level of a typical training clip (the lower quartile of the
+ * speech-commands clips' peaks, the median of FSDD's training speakers'). */
+#define TS_LEVEL_FLOOR 0.3f
+/* Scales x[0..n) up so that its peak is `floor` when it is below that (a
+ * quiet recording brought to the level the model knows); louder clips,
+ * silence and floor <= 0 are left as they are. Returns the gain applied. */
+float ts_audio_level_floor(float *x, size_t n, float floor);
+
 /* The spectrogram as a PNG (T x 80 pixels, written atomically): time left
  * to right, low bands at the bottom, a viridis-like colour map over the
  * 2-unit range below the maximum. */

@@ -89,11 +89,13 @@ struct ts_scorer {
  * with the fusion/ template; up to n_workers concurrent workers. */
 ts_status ts_eval_model_scorer_new(const char *path, int n_workers, ts_scorer **out);
 /* The same, each medium read in `views` test-time views (1..TS_MAX_VIEWS;
- * fusion/views.h; `tessera eval` uses TS_DEFAULT_VIEWS): an option's
- * log-likelihood is its mean over the views, and TS_SCORE_GENERATE draws
- * each token from all views at once. */
+ * fusion/views.h) and each clip quieter than level_floor brought up to it
+ * (ts_audio_level_floor; 0: as recorded); `tessera eval` uses
+ * TS_DEFAULT_VIEWS and TS_LEVEL_FLOOR. An option's log-likelihood is its
+ * mean over the views, and TS_SCORE_GENERATE draws each token from all
+ * views at once. */
 ts_status ts_eval_model_scorer_new_views(const char *path, int n_workers, int views,
-                                         ts_scorer **out);
+                                         float level_floor, ts_scorer **out);
 void ts_scorer_free(ts_scorer *s);
 
 typedef enum {

@@ -265,6 +265,10 @@ ts_pool *ts_pipeline_pool(ts_pipeline *p);
 #define TS_MAX_VIEWS 9
 #define TS_DEFAULT_VIEWS 9
 void ts_pipeline_set_views(ts_pipeline *p, int views);
+/* Clips encoded from now on that are quieter than level_floor (peak) are
+ * brought up to it first (ts_audio_level_floor; 0: as recorded;
+ * TS_LEVEL_FLOOR after ts_pipeline_load). */
+void ts_pipeline_set_level_floor(ts_pipeline *p, float level_floor);
 
 /* The default model: $TESSERA_MODEL, else models/tessera.gguf next to the
  * executable's folder (EXE/../models/, EXE/../share/tessera/). Fills buf and

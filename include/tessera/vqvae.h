@@ -165,6 +165,11 @@ typedef enum { TS_VQ_IMAGE = 1, TS_VQ_AUDIO = 2 } ts_vq_input_kind;
  * the clip zero-padded so that T is a multiple of 4. *data is malloc'd. */
 ts_status ts_vq_load_media(const ts_vq *vq, const char *path, int threads, ts_vq_input_kind *kind,
                            float **data, int *T);
+/* The same, a clip quieter than level_floor first brought up to it
+ * (ts_audio_level_floor; 0: as recorded): how caption, ask, chat and eval
+ * read files (TS_LEVEL_FLOOR by default). */
+ts_status ts_vq_load_media_floor(const ts_vq *vq, const char *path, int threads, float level_floor,
+                                 ts_vq_input_kind *kind, float **data, int *T);
 /* Two spectrograms (n_mels x T each) in one picture: a above, b below. */
 ts_status ts_vq_mel_compare_png(const char *path, const float *a, const float *b, int n_mels, int T);
 /* An image (3 x S x S in [-1, 1]) as an RGB PNG, each pixel scale x scale. */
