@@ -6,12 +6,12 @@
 
 #include "tessera/audio.h"
 
-float ts_audio_level_floor(float *x, size_t n, float floor) {
+float ts_audio_level_floor(float *x, size_t n, float level) {
     float peak = 0;
     for (size_t i = 0; i < n; i++)
         peak = fmaxf(peak, fabsf(x[i]));
-    if (!(floor > 0) || peak <= 0 || peak >= floor) return 1.0f;
-    const float gain = floor / peak;
+    if (!(level > 0) || peak <= 0 || peak >= level) return 1.0f;
+    const float gain = level / peak;
     for (size_t i = 0; i < n; i++)
         x[i] *= gain;
     return gain;

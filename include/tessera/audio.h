@@ -64,10 +64,10 @@ ts_status ts_logmel(const float *samples, size_t n, int threads, float **mel, in
  * about the level of a typical training clip (the lower quartile of the
  * speech-commands clips' peaks, the median of FSDD's training speakers'). */
 #define TS_LEVEL_FLOOR 0.3f
-/* Scales x[0..n) up so that its peak is `floor` when it is below that (a
+/* Scales x[0..n) up so that its peak is `level` when it is below that (a
  * quiet recording brought to the level the model knows); louder clips,
- * silence and floor <= 0 are left as they are. Returns the gain applied. */
-float ts_audio_level_floor(float *x, size_t n, float floor);
+ * silence and level <= 0 are left as they are. Returns the gain applied. */
+float ts_audio_level_floor(float *x, size_t n, float level);
 
 /* The spectrogram as a PNG (T x 80 pixels, written atomically): time left
  * to right, low bands at the bottom, a viridis-like colour map over the
