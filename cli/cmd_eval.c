@@ -224,6 +224,7 @@ int cmd_eval(int argc, char **argv) {
         sum.items_per_s = secs > 0 ? sum.n_scored / secs : 0;
         sum.threads = ts_pool_threads(pool);
         sum.views = (int)views;
+        sum.level_floor = level_floor;
         ts_eval_report_write(stdout, b, &sum, sc->name, mode);
         fflush(stdout);
         if (json) s = ts_eval_write_json(json, b, res, &sum, sc->name, mode);

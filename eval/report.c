@@ -148,7 +148,13 @@ void ts_eval_report_write(FILE *fp, const ts_bench *b, const ts_eval_summary *s,
             b->split ? ", split " : "", b->split ? b->split : "");
     if (model) fprintf(fp, "model:     %s\n", model);
     fprintf(fp, "scoring:   %s", ts_score_mode_name(mode));
-    if (s->views > 1) fprintf(fp, " (media read in %d views)", s->views);
+    if (s->views > 1 && s->level_floor > 0)
+        fprintf(fp, " (media read in %d views, clips below a peak of %.2g brought up to it)",
+                s->views, s->level_floor);
+    else if (s->views > 1)
+        fprintf(fp, " (media read in %d views)", s->views);
+    else if (s->level_floor > 0)
+        fprintf(fp, " (clips below a peak of %.2g brought up to it)", s->level_floor);
     fputc('\n', fp);
     fprintf(fp, "items:     %d (%d scored, %d error%s)\n", s->n_items, s->n_scored, s->n_errors,
             s->n_errors == 1 ? "" : "s");
@@ -255,8 +261,10 @@ ts_status ts_eval_write_json(const char *path, const ts_bench *b, const ts_eval_
     put_num(fp, s->n_scored ? s->all.random : NAN);
     /* no timings here: the same run gives the same bytes (speed is in the
      * printed report) */
-    fprintf(fp, ",\"threads\":%d,\"views\":%d,\"groups\":[", s->threads,
+    fprintf(fp, ",\"threads\":%d,\"views\":%d,\"level_floor\":", s->threads,
             s->views > 1 ? s->views : 1);
+    put_num(fp, s->level_floor > 0 ? s->level_floor : 0);
+    fputs(",\"groups\":[", fp);
     for (int k = 0; k < s->n_groups; k++) {
         if (k) fputc(',', fp);
         put_group(fp, &s->groups[k]);

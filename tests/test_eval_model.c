@@ -426,17 +426,21 @@ static void test_cli(void **state) {
     r = tu_run("eval '%s' -m '%s' -t 2 -q --views %d --json '%s'", bench, f->model,
                TS_DEFAULT_VIEWS, json2);
     assert_int_equal(r.code, 0);
-    assert_non_null(strstr(r.out, "scoring:   log-likelihood (media read in 9 views)"));
+    assert_non_null(
+        strstr(r.out, "scoring:   log-likelihood (media read in 9 views, clips below a peak of 0.3 "
+                      "brought up to it)\n"));
     tu_run_free(&r);
     a = tu_read_file(json2, NULL);
     assert_string_equal(a, dflt);
     free(a);
-    r = tu_run("eval '%s' -m '%s' -t 2 -q --views 1 --json '%s'", bench, f->model, json1);
+    r = tu_run("eval '%s' -m '%s' -t 2 -q --views 1 --level-floor 0 --json '%s'", bench, f->model,
+               json1);
     assert_int_equal(r.code, 0);
     assert_non_null(strstr(r.out, "scoring:   log-likelihood\n"));
     tu_run_free(&r);
     a = tu_read_file(json1, NULL);
-    assert_non_null(strstr(a, "\"views\":1"));
+    assert_non_null(strstr(a, "\"views\":1,\"level_floor\":0,"));
+    assert_non_null(strstr(dflt, "\"views\":9,\"level_floor\":0.3,"));
     assert_string_not_equal(a, dflt);
     free(a), free(dflt);
     r = tu_run("eval '%s' -m '%s' --views 10", bench, f->model);

@@ -63,7 +63,7 @@ ts_status ts_logmel(const float *samples, size_t n, int threads, float **mel, in
 /* The peak a clip is brought up to when it is quieter (TS_LEVEL_FLOOR):
  * about the level of a typical training clip (the lower quartile of the
  * speech-commands clips' peaks, the median of FSDD's training speakers'). */
-#define TS_LEVEL_FLOOR 0.3f
+#define TS_LEVEL_FLOOR 0.3
 /* Scales x[0..n) up so that its peak is `level` when it is below that (a
  * quiet recording brought to the level the model knows); louder clips,
  * silence and level <= 0 are left as they are. Returns the gain applied. */

@@ -160,6 +160,7 @@ typedef struct {
     double seconds, items_per_s;                 /* set by the caller (wall time of ts_eval_run) */
     int threads;
     int views; /* set by the caller: test-time views of each medium (0 or 1: one) */
+    double level_floor; /* set by the caller: the peak quiet clips are brought up to (0: none) */
 } ts_eval_summary;
 
 /* 95% Wilson score interval for k successes in n trials. */
