@@ -47,7 +47,7 @@ static void hint_missing_media(const ts_bench *b) {
 static void usage(void) {
     printf("usage: tessera eval BENCH [-m MODEL] [--split S] [--images DIR] [--limit N]\n"
            "                    [--json OUT] [-t N] [--norm | --generate] [--text-only]\n"
-           "                    [--views N] [--check] [-q]\n\n"
+           "                    [--views N] [--level-floor P] [--check] [-q]\n\n"
            "Evaluates a model on a multiple-choice benchmark and prints the report:\n"
            "accuracy with its 95%% (Wilson) confidence interval, the accuracy of\n"
            "choosing at random, items/s, and per-group rows. BENCH is found by its\n"
