@@ -53,6 +53,9 @@ static void usage(void) {
            "                         asterisk espeak-ng. Val items are never repeated.\n"
            "  --narrowband PCT       PCT %% of the augmented clips also cut to the telephone\n"
            "                         band, nothing above 4 kHz (default 0)\n"
+           "  --level-floor P        bring every clip whose peak is below P (0-1) up to P\n"
+           "                         before its log-mel, as `ask` reads clips (default 0:\n"
+           "                         as recorded)\n"
            "  --wordnet-max N        WordNet glosses taken (default 30000; 0: all), so\n"
            "                         definitions do not drown the media answers\n"
            "  --text-out FILE        write every prompt and answer as text instead (no\n"
@@ -165,6 +168,7 @@ int cmd_build_shards(int argc, char **argv) {
     const char *text_out = NULL, *repeat_arg[16];
     int n_repeat = 0;
     bool check_only = false;
+    double level_floor = 0;
     long threads = 0, seed = 1, scenes = 20000, tones = 10000, phrasings = 1, mc = 4,
          mc_options = 4, cap = 0, export_max = 1000, wordnet_max = 30000, turns = 1, narrowband = 0;
     for (int i = 1; i < argc; i++) {
@@ -198,6 +202,10 @@ int cmd_build_shards(int argc, char **argv) {
         NUM("--max-per-source", 0, 100000000, cap) NUM("--export-max", 0, 100000000, export_max)
         NUM("--wordnet-max", 0, 100000000, wordnet_max) NUM("--turns", 1, 8, turns)
         NUM("--narrowband", 0, 100, narrowband)
+        else if (!strcmp(a, "--level-floor")) {
+            if (!(v = cli_value(argv[0], argc, argv, &i)) || !cli_parse_double(argv[0], a, v, 0, 1, &level_floor))
+                return 1;
+        }
         else if (!strcmp(a, "--check-sources")) check_only = true;
         NUM("-s", 0, 1L << 62, seed) NUM("--seed", 0, 1L << 62, seed) NUM("-t", 1, 1024, threads)
         else return cli_usage(argv[0], "unknown argument '%s'", a);
@@ -232,6 +240,7 @@ int cmd_build_shards(int argc, char **argv) {
         snprintf(va, sizeof va, "%s/val.shard", out);
         if (!s) s = ts_corpus_open(tok, vq, pool, tr, va, (uint64_t)seed, &c);
         if (!s) ts_corpus_set_turns(c, (int)turns);
+        if (!s) ts_corpus_set_level_floor(c, (float)level_floor);
     }
     o.scenes = (int)scenes, o.tones = (int)tones, o.phrasings = (int)phrasings;
     o.mc_per_source = (int)mc, o.mc_options = (int)mc_options;

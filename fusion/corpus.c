@@ -33,6 +33,7 @@ struct ts_corpus {
     uint64_t seed;
     ts_outfile text; /* text mode: prompts and answers as plain text */
     bool text_mode;
+    float level_floor; /* clips quieter than this peak are brought up to it (0: none) */
 };
 
 ts_corpus_options ts_corpus_default_options(void) {
@@ -104,6 +105,10 @@ ts_status ts_corpus_open_text(const char *text_path, uint64_t seed, ts_corpus **
 }
 
 bool corpus_text_mode(const ts_corpus *c) { return c->text_mode; }
+
+void ts_corpus_set_level_floor(ts_corpus *c, float level) {
+    c->level_floor = level > 0 ? level : 0;
+}
 
 void ts_corpus_set_turns(ts_corpus *c, int n) {
     c->turns = n < 1 ? 1 : n > CORPUS_MAX_QA ? CORPUS_MAX_QA : n;
@@ -310,6 +315,7 @@ ts_status corpus_pcm_to_mel(const ts_corpus *c, const float *pcm, size_t n, floa
     float *p = calloc(m, sizeof *p);
     if (!p) return ts_fail(TS_ERR_NOMEM, "corpus: out of memory");
     memcpy(p, pcm, n * sizeof *p);
+    ts_audio_level_floor(p, n, c->level_floor); /* as ask reads a clip with the same floor */
     ts_status s = ts_logmel(p, m, corpus_threads(c), mel, T);
     free(p);
     return s;

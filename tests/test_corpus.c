@@ -3,6 +3,7 @@
  * template and written to shards: counts, splits (held-out speaker, val
  * speakers, test files), the exact answer text under the loss mask, and
  * byte-identical shards on a second run. */
+#include "fusion/corpus_internal.h"
 #include "tessera.h"
 #include "tessera/pipeline.h"
 #include "tests/testutil.h"
@@ -794,6 +795,47 @@ static ts_model *stop_and_resume(fixture *f, const ts_train_config *tc, ts_pool 
 
 /* Code swaps change the inputs only while training (the val rows are those
  * of a run without them), and a resumed run draws the same swaps. */
+/* With a level floor, a quiet clip's log-mel is that of the clip brought
+ * up to the floor (as `ask` reads it); without, that of the clip as
+ * recorded; a loud clip is the same either way. */
+static void test_level_floor(void **state) {
+    fixture *f = *state;
+    ts_corpus *c;
+    assert_int_equal(ts_corpus_open(f->tok, f->vq, NULL, tu_path(f->dir, "lf_train.shard"),
+                                    tu_path(f->dir, "lf_val.shard"), 1, &c),
+                     TS_OK);
+    /* 8000 samples, padded to whole codes (4 frames of 160) as the corpus does */
+    enum { N = 8000, PADDED = 8320 };
+    float quiet[N], loud[N], scaled[PADDED] = {0}, *mel, *want;
+    for (int i = 0; i < N; i++) {
+        quiet[i] = 0.02f * sinf(2 * (float)M_PI * 500 * (float)i / 16000);
+        loud[i] = 25 * quiet[i];
+    }
+    int T, Tw;
+    for (int k = 0; k < 3; k++) {
+        /* k 0: no floor; 1: the floor on the quiet clip; 2: on the loud one */
+        ts_corpus_set_level_floor(c, k ? TS_LEVEL_FLOOR : 0);
+        memcpy(scaled, k == 2 ? loud : quiet, sizeof quiet);
+        if (k == 1) assert_true(ts_audio_level_floor(scaled, N, TS_LEVEL_FLOOR) > 14);
+        assert_int_equal(corpus_pcm_to_mel(c, k == 2 ? loud : quiet, N, &mel, &T), TS_OK);
+        assert_int_equal(ts_logmel(scaled, PADDED, 1, &want, &Tw), TS_OK);
+        assert_int_equal(T, 52);
+        assert_int_equal(Tw, 52);
+        for (int i = 0; i < TS_N_MELS * T; i++)
+            assert_float_equal(mel[i], want[i], 1e-5);
+        if (k == 1) {
+            /* and not what the clip as recorded gives */
+            float *raw, padded[PADDED] = {0};
+            memcpy(padded, quiet, sizeof quiet);
+            assert_int_equal(ts_logmel(padded, PADDED, 1, &raw, &Tw), TS_OK);
+            assert_true(fabsf(raw[40 * T + 10] - mel[40 * T + 10]) > 0.3f);
+            free(raw);
+        }
+        free(mel), free(want);
+    }
+    ts_corpus_abort(c);
+}
+
 static void test_shard_train_code_swap(void **state) {
     fixture *f = *state;
     small_shards(f, "w");
@@ -884,6 +926,7 @@ int main(void) {
         cmocka_unit_test(test_shard_train_average),
         cmocka_unit_test(test_export_val),
         cmocka_unit_test(test_mc_options),
+        cmocka_unit_test(test_level_floor),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

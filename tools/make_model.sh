@@ -30,7 +30,9 @@
 # moving average of the decoder's weights that is written as the model,
 # train-mm --ema; default 0: the trained weights themselves), MC_OPTIONS
 # (the most options a generated multiple-choice question shows,
-# build-shards --mc-options; default 4), INSTALL
+# build-shards --mc-options; default 4), LEVEL_FLOOR (the peak every
+# clip quieter than it is brought up to before its log-mel, as `ask` reads
+# clips, build-shards --level-floor; default 0: as recorded), INSTALL
 # (models/tessera.gguf; empty: do not install), UNTIL (espeak, bpe, vq or
 # shards: stop after that stage), PARTIAL (1: build even without the Debian
 # packages that hold training data).
@@ -60,6 +62,7 @@ ROPE_2D=${ROPE_2D:-0}
 CODE_SWAP=${CODE_SWAP:-0,0}
 EMA=${EMA:-0}
 MC_OPTIONS=${MC_OPTIONS:-4}
+LEVEL_FLOOR=${LEVEL_FLOOR:-0}
 INSTALL=${INSTALL-models/tessera.gguf}
 MAX_PER_SOURCE=${MAX_PER_SOURCE:-0}
 BIN=${TESSERA:-build/tessera}
@@ -149,7 +152,8 @@ if [ ! -s "$OUT/shards/train.shard" ]; then
   stage 4 "token shards"
   # shellcheck disable=SC2086
   nice -n 5 "$BIN" build-shards $COMMON --tokenizer "$OUT/tokenizer.gguf" --vq "$OUT/vq.gguf" \
-    --repeat "$REPEAT" --turns "$TURNS" --narrowband "$NARROWBAND" -o "$OUT/shards" \
+    --repeat "$REPEAT" --turns "$TURNS" --narrowband "$NARROWBAND" \
+    --level-floor "$LEVEL_FLOOR" -o "$OUT/shards" \
     --export-val "$OUT/heldout" -t "$THREADS"
   done_stage shards
 fi

@@ -111,6 +111,10 @@ ts_status ts_corpus_open_text(const char *text_path, uint64_t seed, ts_corpus **
  * record (ts_fusion_build_turns, records of at most 192 tokens); the
  * default 1 writes one record per question. */
 void ts_corpus_set_turns(ts_corpus *c, int n);
+/* Every clip (original and augmented copies, train and val) quieter than
+ * this peak is brought up to it before its log-mel (ts_audio_level_floor),
+ * as `ask --level-floor` reads clips; 0 (the default): as recorded. */
+void ts_corpus_set_level_floor(ts_corpus *c, float level);
 /* Writes what is buffered, commits both shards and frees c. */
 ts_status ts_corpus_commit(ts_corpus *c, ts_corpus_stats *stats);
 void ts_corpus_abort(ts_corpus *c);
