@@ -4,7 +4,8 @@
  * (ts_fusion_build) by the decoder's teacher-forced log-likelihood. The
  * template's head (media, prompt, up to <assistant>) is the same for every
  * option, so it runs once per item into a KV cache and each option's
- * answer continues from there (ts_session_score_continuations). */
+ * answer continues from there; the heads of an item's views go in as one
+ * batched pass, one session each (ts_sessions_score_continuations). */
 #include "fusion/views.h"
 #include "tessera/eval.h"
 #include "tessera/fusion.h"
@@ -27,7 +28,7 @@ typedef struct {
     float level_floor; /* clips quieter than this are brought up to it */
     ts_bpe **tok; /* one per worker: a tokenizer keeps a cache */
     ts_seq *seq;  /* one per worker, reused across items */
-    ts_session **sess; /* one per worker: the KV cache of an item's prompt */
+    ts_session **sess; /* views per worker: the KV caches of an item's prompt's views */
 } model_scorer;
 
 static void ms_free(void *vctx) {
@@ -36,8 +37,9 @@ static void ms_free(void *vctx) {
     for (int w = 0; w < ms->n_workers; w++) {
         if (ms->tok) ts_bpe_free(ms->tok[w]);
         if (ms->seq) ts_seq_free(&ms->seq[w]);
-        if (ms->sess) ts_session_free(ms->sess[w]);
     }
+    for (int i = 0; ms->sess && i < ms->n_workers * ms->views; i++)
+        ts_session_free(ms->sess[i]);
     free(ms->tok);
     free(ms->seq);
     free(ms->sess);
@@ -115,33 +117,31 @@ static ts_status input_build(const model_scorer *ms, const ts_eval_item *it, ite
     return s;
 }
 
-/* The options' log-likelihoods after the template's head with these media
- * (one view of the item's). */
-static ts_status score_view(model_scorer *ms, int worker, const ts_eval_item *it,
-                            const ts_media *media, int n_media, const char *prompt, double *logprob,
-                            int *n_tokens) {
+/* The options' answer tokens, each ending in <eos> (conts[c], lens[c]: one
+ * allocation at conts[0]), and the template's head up to <assistant>
+ * (*prefix, *n_prefix), built with these media. */
+static ts_status build_options(model_scorer *ms, int worker, const ts_eval_item *it,
+                               const ts_media *media, int n_media, const char *prompt,
+                               int32_t **conts, int *lens, int32_t **prefix, int *n_prefix) {
     ts_seq *seq = &ms->seq[worker];
     const int k = it->n_choices;
-    /* prefix: the template up to <assistant>; answers[c]: option c's answer
-     * tokens and <eos> (the masked part), in one allocation */
-    int32_t *prefix = NULL, *answers = NULL, **conts = calloc(k ? (size_t)k : 1, sizeof *conts);
-    int *lens = calloc(k ? (size_t)k : 1, sizeof *lens), n_prefix = 0;
+    int32_t *answers = NULL;
     size_t used = 0, cap = 0;
-    ts_status s = !conts || !lens ? ts_fail(TS_ERR_NOMEM, "out of memory") : TS_OK;
+    ts_status s = TS_OK;
     for (int c = 0; !s && c < k; c++) {
         s = ts_fusion_build(ms->tok[worker], &ms->vocab, media, n_media, prompt, it->choices[c],
                             seq);
         if (s) break;
         const int start = seq->answer_start, len = seq->n - start;
         if (c == 0) {
-            n_prefix = start;
-            if (!(prefix = malloc(sizeof *prefix * (size_t)(start > 0 ? start : 1)))) {
+            *n_prefix = start;
+            if (!(*prefix = malloc(sizeof **prefix * (size_t)(start > 0 ? start : 1)))) {
                 s = ts_fail(TS_ERR_NOMEM, "out of memory");
                 break;
             }
-            memcpy(prefix, seq->tokens, sizeof *prefix * (size_t)start);
-        } else if (start != n_prefix ||
-                   memcmp(prefix, seq->tokens, sizeof *prefix * (size_t)start)) {
+            memcpy(*prefix, seq->tokens, sizeof **prefix * (size_t)start);
+        } else if (start != *n_prefix ||
+                   memcmp(*prefix, seq->tokens, sizeof **prefix * (size_t)start)) {
             s = ts_fail(TS_ERR_INTERNAL, "eval: option %d changed the prompt's tokens", c);
             break;
         }
@@ -158,16 +158,13 @@ static ts_status score_view(model_scorer *ms, int worker, const ts_eval_item *it
         lens[c] = len;
         used += (size_t)len;
     }
-    for (int c = 0, off = 0; !s && c < k; off += lens[c++])
+    if (s) {
+        free(answers);
+        return s;
+    }
+    for (int c = 0, off = 0; c < k; off += lens[c++])
         conts[c] = answers + off;
-    if (!s && k)
-        s = ts_session_score_continuations(ms->sess[worker], prefix, n_prefix, k,
-                                           (const int32_t *const *)conts, lens, logprob, n_tokens);
-    free(prefix);
-    free(answers);
-    free(conts);
-    free(lens);
-    return s;
+    return TS_OK;
 }
 
 /* What ms_score and ms_generate start from: the item's input, its number
@@ -195,20 +192,47 @@ static ts_status ms_score(void *vctx, int worker, const ts_eval_item *it, double
     ts_media *view;
     ts_status s = item_open(ms, worker, it, &in, &K, &view);
     const int k = it->n_choices;
-    double *one = calloc(k ? (size_t)k : 1, sizeof *one);
-    if (!s && !one) s = ts_fail(TS_ERR_NOMEM, "out of memory");
-    /* each option's mean over the views */
-    for (int c = 0; c < k; c++)
-        logprob[c] = 0;
+    /* the options' answers are the same in every view; only the head (the
+     * media codes) differs */
+    int32_t **conts = calloc(k ? (size_t)k : 1, sizeof *conts), *prefix[TS_MAX_VIEWS] = {0};
+    int *lens = calloc(k ? (size_t)k : 1, sizeof *lens), n_prefix[TS_MAX_VIEWS] = {0};
+    double *all = calloc((size_t)(k ? k : 1) * K, sizeof *all);
+    int *counts = calloc((size_t)(k ? k : 1) * K, sizeof *counts);
+    if (!s && (!conts || !lens || !all || !counts)) s = ts_fail(TS_ERR_NOMEM, "out of memory");
     for (int v = 0; !s && v < K; v++) {
         ts_media_view(in.media, in.n_media, v, view);
-        s = score_view(ms, worker, it, view, in.n_media, in.prompt, K > 1 ? one : logprob,
-                       n_tokens);
-        for (int c = 0; !s && K > 1 && c < k; c++)
-            logprob[c] += one[c] / K;
+        if (v == 0) {
+            s = build_options(ms, worker, it, view, in.n_media, in.prompt, conts, lens, &prefix[0],
+                              &n_prefix[0]);
+            continue;
+        }
+        ts_seq *seq = &ms->seq[worker];
+        s = ts_fusion_build(ms->tok[worker], &ms->vocab, view, in.n_media, in.prompt, NULL, seq);
+        if (!s && !(prefix[v] = malloc(sizeof *prefix[v] * (size_t)(seq->n > 0 ? seq->n : 1))))
+            s = ts_fail(TS_ERR_NOMEM, "out of memory");
+        if (!s) memcpy(prefix[v], seq->tokens, sizeof *prefix[v] * (size_t)seq->n);
+        n_prefix[v] = seq->n;
     }
+    if (!s && k)
+        s = ts_sessions_score_continuations(&ms->sess[worker * ms->views], K, NULL,
+                                            (const int32_t *const *)prefix, n_prefix, k,
+                                            (const int32_t *const *)conts, lens, all, counts);
+    /* each option's mean over the views */
+    for (int c = 0; !s && c < k; c++) {
+        double sum = 0;
+        for (int v = 0; v < K; v++)
+            sum += all[v * k + c];
+        logprob[c] = K > 1 ? sum / K : sum;
+        n_tokens[c] = counts[c];
+    }
+    for (int v = 0; v < K; v++)
+        free(prefix[v]);
+    free(conts ? conts[0] : NULL);
+    free(conts);
+    free(lens);
+    free(all);
+    free(counts);
     free(view);
-    free(one);
     input_free(&in);
     return s;
 }
@@ -330,11 +354,11 @@ ts_status ts_eval_model_scorer_new_views(const char *path, int n_workers, int vi
     if (!s) {
         ms->tok = calloc((size_t)n_workers, sizeof *ms->tok);
         ms->seq = calloc((size_t)n_workers, sizeof *ms->seq);
-        ms->sess = calloc((size_t)n_workers, sizeof *ms->sess);
+        ms->sess = calloc((size_t)n_workers * views, sizeof *ms->sess);
         if (!ms->tok || !ms->seq || !ms->sess) s = ts_fail(TS_ERR_NOMEM, "out of memory");
     }
-    for (int w = 0; !s && w < n_workers; w++)
-        s = ts_session_new(ms->model, 0, &ms->sess[w]);
+    for (int i = 0; !s && i < n_workers * views; i++)
+        s = ts_session_new(ms->model, 0, &ms->sess[i]);
     for (int w = 0; !s && w < n_workers; w++) {
         if ((s = ts_bpe_load(ms->g, &ms->tok[w])))
             s = with_path(s, path);

@@ -70,7 +70,7 @@ static void layout(const ts_model *m, ts_acts *a, bump *b) {
     a->xout = a->train ? TAKE_F(b, N * D) : a->L[0].x;
     a->xnf = TAKE_F(b, N * D);
     a->rstdf = TAKE_F(b, N);
-    a->logits = TAKE_F(b, N * (size_t)c->vocab_size);
+    a->logits = TAKE_F(b, (a->logit_rows ? (size_t)a->logit_rows : N) * (size_t)c->vocab_size);
     a->losses = TAKE_F(b, N);
     a->pos = TAKE_I(b, N);
     a->rope_row = TAKE_I(b, N);
@@ -92,12 +92,12 @@ static void layout(const ts_model *m, ts_acts *a, bump *b) {
     }
 }
 
-ts_status ts_acts_new(const ts_model *m, int B, int T, bool train, ts_acts *a) {
+static ts_status acts_new(const ts_model *m, int B, int T, bool train, int logit_rows, ts_acts *a) {
     memset(a, 0, sizeof *a);
     if (B < 1 || T < 1 || T > m->c.context)
         return ts_fail(TS_ERR_USAGE, "model: %d tokens do not fit the context of %d", T,
                        m->c.context);
-    a->B = B, a->T = T, a->train = train;
+    a->B = B, a->T = T, a->train = train, a->logit_rows = logit_rows;
     a->L = calloc((size_t)m->c.n_layers, sizeof *a->L);
     if (!a->L) return ts_fail(TS_ERR_NOMEM, "model: out of memory for activations");
     bump b = {NULL, 0};
@@ -112,6 +112,14 @@ ts_status ts_acts_new(const ts_model *m, int B, int T, bool train, ts_acts *a) {
     b = (bump){a->mem, 0};
     layout(m, a, &b);
     return TS_OK;
+}
+
+ts_status ts_acts_new(const ts_model *m, int B, int T, bool train, ts_acts *a) {
+    return acts_new(m, B, T, train, 0, a);
+}
+
+ts_status ts_acts_new_head(const ts_model *m, int B, int T, int n_head, ts_acts *a) {
+    return acts_new(m, B, T, false, n_head, a);
 }
 
 void ts_acts_free(ts_acts *a) {
@@ -352,9 +360,10 @@ void ts_model_forward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32_
         rows_pool(pool, &rj);
         if (a->kcache)
             for (int n = 0; n < N; n++) {
-                size_t o = ((size_t)l * a->cache_len + n) * HD;
-                memcpy(a->kcache + o, A->qkvg + (size_t)n * QW + HD, sizeof(float) * HD);
-                memcpy(a->vcache + o, A->qkvg + (size_t)n * QW + 2 * HD, sizeof(float) * HD);
+                const int b = n / a->T;
+                size_t o = ((size_t)l * a->cache_len + n % a->T) * HD;
+                memcpy(a->kcache[b] + o, A->qkvg + (size_t)n * QW + HD, sizeof(float) * HD);
+                memcpy(a->vcache[b] + o, A->qkvg + (size_t)n * QW + 2 * HD, sizeof(float) * HD);
             }
         /* the rest on M rows: all N, or the head's rows of the last block */
         const int M = ts_acts_block_rows(m, a, l);

@@ -95,6 +95,7 @@ typedef struct {
     float *xnf;   /* [N,D] */
     float *rstdf; /* [N] */
     float *logits; /* [N,V] (or [n_head,V]); dlogits in the backward pass */
+    int logit_rows; /* rows the logits have room for: 0 means N (ts_acts_new_head) */
     /* When head_rows is set (ascending), the output head runs on those
      * n_head positions only, in that order, and so do the last block's
      * output projection and FFN (ts_acts_block_rows): xout, xnf and
@@ -109,9 +110,10 @@ typedef struct {
     /* false: the forward pass sets pos[n] = n mod T and hides nothing;
      * true: the caller has filled pos and hide (ts_trainer_set_layout) */
     bool custom_layout;
-    /* when set (B = 1), each layer's keys and values after RoPE are copied
-     * here, [layers, cache_len, HD], for a KV cache filled in one pass */
-    float *kcache, *vcache;
+    /* when set, each layer's keys and values after RoPE are copied to
+     * kcache[b] / vcache[b] for batch row b, [layers, cache_len, HD]: KV
+     * caches (one per sequence) filled in one pass */
+    float *const *kcache, *const *vcache;
     int cache_len;
     /* backward scratch */
     float *dx, *dxn, *dqkvg, *datt, *dh, *da, *moe_scratch, *dgw, *dlogit_r, *dbuf;
@@ -120,6 +122,9 @@ typedef struct {
 
 /* Allocates activations (and backward scratch when train). */
 ts_status ts_acts_new(const ts_model *m, int B, int T, bool train, ts_acts *a);
+/* Inference activations whose logits hold n_head rows only: for a forward
+ * with head_rows set to n_head positions (the last of each prompt). */
+ts_status ts_acts_new_head(const ts_model *m, int B, int T, int n_head, ts_acts *a);
 void ts_acts_free(ts_acts *a);
 
 /* Forward over ids [B,T] to logits (acts->logits). keep_routing reuses the

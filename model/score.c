@@ -100,50 +100,67 @@ ts_status ts_model_score_batch(const ts_model *m, ts_pool *pool, int n_seqs,
     return s;
 }
 
-ts_status ts_session_score_continuations(ts_session *s, const int32_t *prefix, int n_prefix,
-                                         int n_conts, const int32_t *const *conts,
-                                         const int *lens, double *logprob, int *count) {
-    const ts_model *m = ts_session_model(s);
+ts_status ts_sessions_score_continuations(ts_session *const *s, int n_s, ts_pool *pool,
+                                          const int32_t *const *prefixes, const int *n_prefix,
+                                          int n_conts, const int32_t *const *conts, const int *lens,
+                                          double *logprob, int *count) {
+    for (int i = 0; i < n_s * n_conts; i++)
+        logprob[i] = 0, count[i] = 0;
+    if (n_s < 1) return TS_OK;
+    const ts_model *m = ts_session_model(s[0]);
     const int V = m->c.vocab_size;
-    for (int c = 0; c < n_conts; c++)
-        logprob[c] = 0, count[c] = 0;
-    if (n_prefix < 1) return ts_fail(TS_ERR_USAGE, "model: scoring needs a prefix");
     /* every sequence is checked before any work, as ts_model_score would */
-    ts_status st = check_ids(m, prefix, n_prefix);
-    for (int c = 0; !st && c < n_conts; c++) {
-        if (lens[c] < 1) return ts_fail(TS_ERR_USAGE, "model: continuation %d is empty", c);
-        if (n_prefix + lens[c] > m->c.context)
-            return ts_fail(TS_ERR_INPUT,
-                           "model: a sequence of %d tokens does not fit the context of %d",
-                           n_prefix + lens[c], m->c.context);
-        st = check_ids(m, conts[c], lens[c]);
+    ts_status st = TS_OK;
+    for (int b = 0; !st && b < n_s; b++) {
+        if (ts_session_model(s[b]) != m)
+            return ts_fail(TS_ERR_USAGE, "model: scoring sessions of different models");
+        if (n_prefix[b] < 1) return ts_fail(TS_ERR_USAGE, "model: scoring needs a prefix");
+        st = check_ids(m, prefixes[b], n_prefix[b]);
+        for (int c = 0; !st && c < n_conts; c++) {
+            if (lens[c] < 1) return ts_fail(TS_ERR_USAGE, "model: continuation %d is empty", c);
+            if (n_prefix[b] + lens[c] > m->c.context)
+                return ts_fail(TS_ERR_INPUT,
+                               "model: a sequence of %d tokens does not fit the context of %d",
+                               n_prefix[b] + lens[c], m->c.context);
+            st = check_ids(m, conts[c], lens[c]);
+        }
     }
     if (st) return st;
-    /* first: the next-token logits after the prefix, shared by every
-     * continuation's first token; logits: after each later token */
-    float *first = ts_alloc_floats((size_t)V * 2);
+    /* first: each prefix's next-token logits, shared by every continuation's
+     * first token; logits: after each later token */
+    float *first = ts_alloc_floats((size_t)V * (n_s + 1));
     if (!first) return ts_fail(TS_ERR_NOMEM, "model: out of memory");
-    float *logits = first + V;
-    ts_session_reset(s);
-    st = ts_session_feed(s, prefix, n_prefix, first);
-    for (int c = 0; !st && c < n_conts; c++) {
-        const int32_t *ids = conts[c];
-        /* the loss of the first token comes from the cached prefix; each
-         * later one from feeding its predecessor (the last token is never
-         * fed: nothing after it is scored) */
-        float loss;
-        ts_cross_entropy_forward(NULL, &loss, first, &ids[0], NULL, 1, V);
-        double lp = -(double)loss;
-        if ((st = ts_session_truncate(s, n_prefix))) break;
-        for (int i = 1; !st && i < lens[c]; i++) {
-            st = ts_session_feed(s, &ids[i - 1], 1, logits);
-            if (st) break;
-            ts_cross_entropy_forward(NULL, &loss, logits, &ids[i], NULL, 1, V);
-            lp -= loss;
+    float *logits = first + (size_t)V * n_s;
+    for (int b = 0; b < n_s; b++)
+        ts_session_reset(s[b]);
+    st = ts_sessions_feed(s, n_s, pool, prefixes, n_prefix, first);
+    for (int b = 0; !st && b < n_s; b++) {
+        for (int c = 0; !st && c < n_conts; c++) {
+            const int32_t *ids = conts[c];
+            /* the loss of the first token comes from the cached prefix; each
+             * later one from feeding its predecessor (the last token is never
+             * fed: nothing after it is scored) */
+            float loss;
+            ts_cross_entropy_forward(NULL, &loss, first + (size_t)V * b, &ids[0], NULL, 1, V);
+            double lp = -(double)loss;
+            if ((st = ts_session_truncate(s[b], n_prefix[b]))) break;
+            for (int i = 1; !st && i < lens[c]; i++) {
+                st = ts_session_feed(s[b], &ids[i - 1], 1, logits);
+                if (st) break;
+                ts_cross_entropy_forward(NULL, &loss, logits, &ids[i], NULL, 1, V);
+                lp -= loss;
+            }
+            logprob[b * n_conts + c] = lp, count[b * n_conts + c] = lens[c];
         }
-        logprob[c] = lp, count[c] = lens[c];
+        if (!st) st = ts_session_truncate(s[b], n_prefix[b]);
     }
-    if (!st) st = ts_session_truncate(s, n_prefix);
     free(first);
     return st;
+}
+
+ts_status ts_session_score_continuations(ts_session *s, const int32_t *prefix, int n_prefix,
+                                         int n_conts, const int32_t *const *conts, const int *lens,
+                                         double *logprob, int *count) {
+    return ts_sessions_score_continuations(&s, 1, NULL, &prefix, &n_prefix, n_conts, conts, lens,
+                                           logprob, count);
 }

@@ -440,7 +440,7 @@ static void step(ts_session *s, int32_t id, bool want_logits) {
     run_tasks(s, rj.parts, rows_part, &rj);
 }
 
-ts_status ts_session_feed(ts_session *s, const int32_t *ids, int n, float *logits) {
+static ts_status check_feed(const ts_session *s, const int32_t *ids, int n) {
     if (s->n + n > s->max_len)
         return ts_fail(TS_ERR_INPUT, "model: %d tokens do not fit the KV cache of %d", s->n + n,
                        s->max_len);
@@ -448,22 +448,59 @@ ts_status ts_session_feed(ts_session *s, const int32_t *ids, int n, float *logit
         if (ids[i] < 0 || ids[i] >= s->m->c.vocab_size)
             return ts_fail(TS_ERR_INPUT, "model: token %d is outside the vocabulary of %d", ids[i],
                            s->m->c.vocab_size);
-    memcpy(s->ids + s->n, ids, sizeof *ids * (size_t)n);
-    if (s->n == 0 && n > 1) {
-        /* a fresh prompt: one batched pass fills the cache; only the last
-         * token's logits are wanted, so the head and the last block's FFN
-         * run on that row alone */
+    return TS_OK;
+}
+
+/* Rows of one batched prefill: enough for the products to run near the
+ * BLAS peak, few enough that the activations stay a few MB */
+#define PREFILL_ROWS 1024
+
+/* Fresh prompts of n > 1 tokens each (checked), one per empty session of
+ * one model, in batched passes of up to PREFILL_ROWS rows that fill every
+ * session's cache: one forward over several prompts makes larger products
+ * than a forward per prompt. Only each prompt's last logits are wanted, so
+ * the head and the last block's FFN run on those rows alone. */
+static ts_status prefill(ts_session *const *s, int n_s, const int32_t *const *ids, int n,
+                         ts_pool *pool) {
+    const ts_model *m = s[0]->m;
+    const size_t V = (size_t)m->c.vocab_size;
+    const int group = n < PREFILL_ROWS ? PREFILL_ROWS / n : 1;
+    int32_t *flat = malloc(sizeof *flat * (size_t)group * n), *last = malloc(sizeof *last * group);
+    float **caches = malloc(sizeof *caches * 2 * group);
+    ts_status st = flat && last && caches ? TS_OK : ts_fail(TS_ERR_NOMEM, "model: out of memory");
+    for (int g0 = 0; !st && g0 < n_s; g0 += group) {
+        const int B = n_s - g0 < group ? n_s - g0 : group;
         ts_acts a;
-        ts_status st = ts_acts_new(s->m, 1, n, false, &a);
-        if (st) return st;
-        a.kcache = s->kc, a.vcache = s->vc, a.cache_len = s->max_len;
-        const int32_t last = n - 1;
-        a.head_rows = &last, a.n_head = 1;
-        ts_model_forward(s->m, s->pool, &a, ids, false);
-        memcpy(s->logits, a.logits, sizeof(float) * (size_t)s->m->c.vocab_size);
+        if ((st = ts_acts_new_head(m, B, n, B, &a))) break;
+        for (int b = 0; b < B; b++) {
+            memcpy(flat + (size_t)b * n, ids[g0 + b], sizeof *flat * (size_t)n);
+            last[b] = b * n + n - 1;
+            caches[b] = s[g0 + b]->kc, caches[B + b] = s[g0 + b]->vc;
+        }
+        a.kcache = caches, a.vcache = caches + B, a.cache_len = s[0]->max_len;
+        a.head_rows = last, a.n_head = B;
+        ts_model_forward(m, pool, &a, flat, false);
+        for (int b = 0; b < B; b++) {
+            ts_session *sb = s[g0 + b];
+            memcpy(sb->ids, ids[g0 + b], sizeof *sb->ids * (size_t)n);
+            memcpy(sb->logits, a.logits + V * b, sizeof(float) * V);
+            sb->n = n;
+        }
         ts_acts_free(&a);
-        s->n = n;
+    }
+    free(flat);
+    free(last);
+    free(caches);
+    return st;
+}
+
+ts_status ts_session_feed(ts_session *s, const int32_t *ids, int n, float *logits) {
+    ts_status st = check_feed(s, ids, n);
+    if (st) return st;
+    if (s->n == 0 && n > 1) {
+        if ((st = prefill(&s, 1, &ids, n, s->pool))) return st;
     } else {
+        memcpy(s->ids + s->n, ids, sizeof *ids * (size_t)n);
         for (int i = 0; i < n; i++)
             step_pooled(s, ids[i], logits && i == n - 1);
     }
@@ -478,31 +515,52 @@ ts_status ts_model_generate(const ts_model *m, const int32_t *prompt, int n_prom
                                    cb, user, n_made);
 }
 
-/* one feed per view, each into its own session and row of logits */
+/* one feed per session, each into its own row of logits */
 typedef struct {
-    ts_session **s;
+    ts_session *const *s;
     const int32_t *const *ids;
     const int *n;
     float *logits;
-    int V;
     ts_status *st;
 } feed_job;
 
-static void feed_view(void *ctx, int v, int count, int worker) {
+static void feed_one(void *ctx, int i, int count, int worker) {
     (void)count, (void)worker;
     const feed_job *j = ctx;
-    j->st[v] = ts_session_feed(j->s[v], j->ids[v], j->n[v], j->logits + (size_t)j->V * v);
+    const size_t V = (size_t)j->s[i]->m->c.vocab_size;
+    j->st[i] = ts_session_feed(j->s[i], j->ids[i], j->n[i], j->logits ? j->logits + V * i : NULL);
 }
 
-static ts_status feed_views(ts_pool *pool, const feed_job *j, int n_views) {
-    if (pool && n_views > 1 && ts_pool_threads(pool) > 1)
-        ts_pool_run(pool, n_views, feed_view, (void *)j);
+ts_status ts_sessions_feed(ts_session *const *s, int n_s, ts_pool *pool, const int32_t *const *ids,
+                           const int *n, float *logits) {
+    if (n_s < 1) return TS_OK;
+    /* fresh prompts of one length (the views of one input): one batched pass */
+    bool batch = n_s > 1 && n[0] > 1;
+    for (int i = 0; batch && i < n_s; i++)
+        batch =
+            s[i]->m == s[0]->m && s[i]->n == 0 && n[i] == n[0] && s[i]->max_len == s[0]->max_len;
+    ts_status st = TS_OK;
+    if (batch) {
+        for (int i = 0; !st && i < n_s; i++)
+            st = check_feed(s[i], ids[i], n[i]);
+        if (!st) st = prefill(s, n_s, ids, n[0], pool);
+        const size_t V = (size_t)s[0]->m->c.vocab_size;
+        for (int i = 0; !st && logits && i < n_s; i++)
+            memcpy(logits + V * i, s[i]->logits, sizeof(float) * V);
+        return st;
+    }
+    ts_status *sts = calloc((size_t)n_s, sizeof *sts);
+    if (!sts) return ts_fail(TS_ERR_NOMEM, "model: out of memory");
+    feed_job j = {s, ids, n, logits, sts};
+    if (pool && n_s > 1 && ts_pool_threads(pool) > 1)
+        ts_pool_run(pool, n_s, feed_one, &j);
     else
-        for (int v = 0; v < n_views; v++)
-            feed_view((void *)j, v, n_views, 0);
-    for (int v = 0; v < n_views; v++)
-        if (j->st[v]) return j->st[v];
-    return TS_OK;
+        for (int i = 0; i < n_s; i++)
+            feed_one(&j, i, n_s, 0);
+    for (int i = 0; !st && i < n_s; i++)
+        st = sts[i];
+    free(sts);
+    return st;
 }
 
 /* out = the mean over views of log softmax(logits[v]) */
@@ -534,23 +592,20 @@ ts_status ts_model_generate_views(const ts_model *m, ts_pool *pool, const int32_
     ts_session **s = calloc((size_t)n_views, sizeof *s);
     /* one row of logits per view, then the mixed row and the sampler's 2V */
     float *logits = ts_alloc_floats((size_t)V * ((size_t)n_views + 3));
-    ts_status *sts = calloc((size_t)n_views, sizeof *sts);
     const int32_t **next = calloc((size_t)n_views, sizeof *next);
     int *ones = calloc((size_t)n_views, sizeof *ones);
     ts_status st =
-        s && logits && sts && next && ones ? TS_OK : ts_fail(TS_ERR_NOMEM, "model: out of memory");
+        s && logits && next && ones ? TS_OK : ts_fail(TS_ERR_NOMEM, "model: out of memory");
     for (int v = 0; !st && v < n_views; v++)
         st = ts_session_new(m, 0, &s[v]);
     float *mixed = n_views > 1 ? logits + (size_t)V * n_views : logits;
     double t0 = ts_now();
     ts_rng rng;
     ts_rng_seed(&rng, sp->seed);
-    feed_job prompt_job = {s, prompts, n_prompts, logits, V, sts};
-    if (!st) st = feed_views(pool, &prompt_job, n_views);
+    if (!st) st = ts_sessions_feed(s, n_views, pool, prompts, n_prompts, logits);
     int32_t id = 0;
     for (int v = 0; ones && next && v < n_views; v++)
         next[v] = &id, ones[v] = 1;
-    feed_job each_token = {s, next, ones, logits, V, sts};
     for (int i = 0; !st && i < max_new; i++) {
         if (n_views > 1) mean_log_softmax(logits, n_views, V, mixed);
         id = ts_sample(sp, mixed, V, &rng, logits + (size_t)V * (n_views + 1));
@@ -561,10 +616,9 @@ ts_status ts_model_generate_views(const ts_model *m, ts_pool *pool, const int32_
             full |= s[v]->n >= s[v]->max_len;
         if (full) break;
         if (max_seconds > 0 && ts_now() - t0 >= max_seconds) break;
-        if (i + 1 < max_new) st = feed_views(pool, &each_token, n_views);
+        if (i + 1 < max_new) st = ts_sessions_feed(s, n_views, pool, next, ones, logits);
     }
     free(logits);
-    free(sts);
     free(next);
     free(ones);
     for (int v = 0; s && v < n_views; v++)

@@ -491,6 +491,56 @@ static void test_continuations_match_full_scoring(void **state) {
     ts_model_free(m);
 }
 
+/* The same continuations after three prefixes (as the views of one item):
+ * each session's scores are those of ts_session_score_continuations on its
+ * prefix alone, whether the prefixes share a length (one batched pass) or
+ * not, on one thread or two. */
+static void test_continuations_after_views(void **state) {
+    ts_model_config cf = tu_tiny_decoder_config();
+    cf.n_heads = 4, cf.n_layers = 3, cf.context = 20;
+    ts_model *m;
+    assert_int_equal(ts_model_new(&cf, 9, &m), TS_OK);
+    scramble(m, 10, 0.4f);
+    int32_t p0[8] = {1, 4, 7, 2, 9, 3, 5, 6}, p1[8] = {1, 4, 8, 2, 9, 0, 5, 6},
+            p2[8] = {2, 4, 7, 2, 9, 3, 5, 10}, c0[] = {3, 5, 7, 1}, c1[] = {10};
+    const int32_t *prefixes[3] = {p0, p1, p2}, *conts[] = {c0, c1};
+    const int lens[] = {4, 1};
+    ts_session *s[3];
+    for (int b = 0; b < 3; b++)
+        assert_int_equal(ts_session_new(m, 0, &s[b]), TS_OK);
+    ts_pool *pool = ts_pool_new(2);
+    for (int run = 0; run < 3; run++) {
+        /* run 0: one length, one thread; run 1: on two threads; run 2: lengths 8, 7, 8 */
+        const int n_prefix[3] = {8, run == 2 ? 7 : 8, 8};
+        double lp[6], one[2];
+        int cnt[6], cnt1[2];
+        assert_int_equal(ts_sessions_score_continuations(s, 3, run == 1 ? pool : NULL, prefixes,
+                                                         n_prefix, 2, conts, lens, lp, cnt),
+                         TS_OK);
+        for (int b = 0; b < 3; b++) {
+            assert_int_equal(ts_session_length(s[b]), n_prefix[b]);
+            ts_session *alone;
+            assert_int_equal(ts_session_new(m, 0, &alone), TS_OK);
+            assert_int_equal(ts_session_score_continuations(alone, prefixes[b], n_prefix[b], 2,
+                                                            conts, lens, one, cnt1),
+                             TS_OK);
+            ts_session_free(alone);
+            for (int c = 0; c < 2; c++) {
+                assert_int_equal(cnt[b * 2 + c], lens[c]);
+                if (fabs(lp[b * 2 + c] - one[c]) >= 1e-4)
+                    fail_msg("run %d prefix %d continuation %d: %.7f, alone %.7f", run, b, c,
+                             lp[b * 2 + c], one[c]);
+            }
+        }
+        /* the prefixes differ, so each session scored its own */
+        assert_true(fabs(lp[0] - lp[2]) > 1e-3 && fabs(lp[0] - lp[4]) > 1e-3);
+    }
+    ts_pool_free(pool);
+    for (int b = 0; b < 3; b++)
+        ts_session_free(s[b]);
+    ts_model_free(m);
+}
+
 /* ---- GGUF, scoring ------------------------------------------------------------------------- */
 
 static void test_gguf_round_trip_and_scoring(void **state) {
@@ -1073,6 +1123,40 @@ static int32_t argmax_mean_log_softmax(const float *a, const float *b, int V) {
     return arg;
 }
 
+/* Greedy generation from two views (six tokens into g) equals the argmax of
+ * the mean log-softmax of the views' full forwards, token by token. */
+static void expect_mean_of_views(const ts_model *m, const int32_t *const *views, const int *lens,
+                                 int32_t *g) {
+    ts_sampler greedy = {0, 0, 1, 0};
+    int32_t *pg = g;
+    int n;
+    assert_int_equal(
+        ts_model_generate_views(m, NULL, views, lens, 2, 6, &greedy, -1, 0, collect, &pg, &n),
+        TS_OK);
+    assert_int_equal(n, 6);
+    int32_t sa[16], sb[16];
+    memcpy(sa, views[0], sizeof *sa * (size_t)lens[0]);
+    memcpy(sb, views[1], sizeof *sb * (size_t)lens[1]);
+    float la[16 * 11], lb[16 * 11];
+    int differs = 0;
+    for (int i = 0; i < 6; i++) {
+        const int na = lens[0] + i, nb = lens[1] + i;
+        assert_int_equal(ts_model_logits(m, sa, na, la), TS_OK);
+        assert_int_equal(ts_model_logits(m, sb, nb, lb), TS_OK);
+        int32_t want = argmax_mean_log_softmax(la + (na - 1) * 11, lb + (nb - 1) * 11, 11);
+        assert_int_equal(g[i], want);
+        sa[na] = sb[nb] = want;
+        /* the views disagree somewhere, so the mixing is what is tested */
+        int32_t ba = 0, bb = 0;
+        for (int v = 1; v < 11; v++) {
+            if (la[(na - 1) * 11 + v] > la[(na - 1) * 11 + ba]) ba = v;
+            if (lb[(nb - 1) * 11 + v] > lb[(nb - 1) * 11 + bb]) bb = v;
+        }
+        differs += ba != bb;
+    }
+    assert_true(differs > 0);
+}
+
 static void test_generate_views(void **state) {
     (void)state;
     ts_model_config cf = tu_tiny_decoder_config();
@@ -1091,55 +1175,41 @@ static void test_generate_views(void **state) {
     assert_int_equal(n1, 8);
     assert_int_equal(n2, 8);
     assert_memory_equal(one, two, sizeof one);
-    /* two different views (of different lengths): each token is the argmax of
-     * the mean log-softmax of both views' full forwards, and is fed to both */
-    const int32_t *diff[2] = {p1, p2};
-    int lens[2] = {3, 4};
-    int32_t g[6], *pg = g;
-    assert_int_equal(
-        ts_model_generate_views(m, NULL, diff, lens, 2, 6, &greedy, -1, 0, collect, &pg, &n2),
-        TS_OK);
-    assert_int_equal(n2, 6);
-    int32_t sa[9] = {1, 2, 3}, sb[10] = {4, 5, 6, 3};
-    float la[9 * 11], lb[10 * 11];
-    int differs = 0;
-    for (int i = 0; i < 6; i++) {
-        assert_int_equal(ts_model_logits(m, sa, 3 + i, la), TS_OK);
-        assert_int_equal(ts_model_logits(m, sb, 4 + i, lb), TS_OK);
-        int32_t want = argmax_mean_log_softmax(la + (2 + i) * 11, lb + (3 + i) * 11, 11);
-        assert_int_equal(g[i], want);
-        sa[3 + i] = sb[4 + i] = want;
-        /* the views disagree somewhere, so the mixing is what is tested */
-        int32_t ba = 0, bb = 0;
-        for (int v = 1; v < 11; v++) {
-            if (la[(2 + i) * 11 + v] > la[(2 + i) * 11 + ba]) ba = v;
-            if (lb[(3 + i) * 11 + v] > lb[(3 + i) * 11 + bb]) bb = v;
-        }
-        differs += ba != bb;
-    }
-    assert_true(differs > 0);
+    /* two different views: each token is the argmax of the mean log-softmax
+     * of both views' full forwards, and is fed to both; views of different
+     * lengths are fed one by one, views of one length in one batched pass */
+    int32_t p3[4] = {7, 5, 2, 3}, g[2][6];
+    const int32_t *diff[2] = {p1, p2}, *even[2] = {p2, p3}, *const * pairs[2] = {diff, even};
+    const int lens[2][2] = {{3, 4}, {4, 4}};
+    for (int k = 0; k < 2; k++)
+        expect_mean_of_views(m, pairs[k], lens[k], g[k]);
     /* the views side by side on two threads: the same tokens, sampled too */
     ts_pool *pool = ts_pool_new(2);
     ts_sampler sp = ts_sampler_default();
     sp.seed = 3;
-    int32_t a[8], b[8], *pa = a, *pb = b;
-    int na, nb;
-    assert_int_equal(
-        ts_model_generate_views(m, pool, diff, lens, 2, 6, &greedy, -1, 0, collect, &pa, &na),
-        TS_OK);
-    assert_int_equal(na, 6);
-    assert_memory_equal(a, g, sizeof(int32_t) * 6);
-    pa = a;
-    assert_int_equal(
-        ts_model_generate_views(m, pool, diff, lens, 2, 8, &sp, -1, 0, collect, &pa, &na), TS_OK);
-    assert_int_equal(
-        ts_model_generate_views(m, NULL, diff, lens, 2, 8, &sp, -1, 0, collect, &pb, &nb), TS_OK);
-    assert_int_equal(na, nb);
-    assert_memory_equal(a, b, sizeof(int32_t) * (size_t)na);
+    for (int k = 0; k < 2; k++) {
+        int32_t a[8], b[8], *pa = a, *pb = b;
+        int na, nb;
+        assert_int_equal(ts_model_generate_views(m, pool, pairs[k], lens[k], 2, 6, &greedy, -1, 0,
+                                                 collect, &pa, &na),
+                         TS_OK);
+        assert_int_equal(na, 6);
+        assert_memory_equal(a, g[k], sizeof(int32_t) * 6);
+        pa = a;
+        assert_int_equal(ts_model_generate_views(m, pool, pairs[k], lens[k], 2, 8, &sp, -1, 0,
+                                                 collect, &pa, &na),
+                         TS_OK);
+        assert_int_equal(ts_model_generate_views(m, NULL, pairs[k], lens[k], 2, 8, &sp, -1, 0,
+                                                 collect, &pb, &nb),
+                         TS_OK);
+        assert_int_equal(na, nb);
+        assert_memory_equal(a, b, sizeof(int32_t) * (size_t)na);
+    }
     ts_pool_free(pool);
+    int32_t *pg = g[0];
     int none = 0;
     assert_int_equal(
-        ts_model_generate_views(m, NULL, diff, lens, 0, 6, &greedy, -1, 0, collect, &pg, &none),
+        ts_model_generate_views(m, NULL, diff, lens[0], 0, 6, &greedy, -1, 0, collect, &pg, &none),
         TS_ERR_USAGE);
     ts_model_free(m);
 }
@@ -1152,6 +1222,7 @@ int main(void) {
         cmocka_unit_test(test_kv_cache_matches_full_forward),
         cmocka_unit_test(test_grid_positions_and_cache),
         cmocka_unit_test(test_continuations_match_full_scoring),
+        cmocka_unit_test(test_continuations_after_views),
         cmocka_unit_test(test_gguf_round_trip_and_scoring),
         cmocka_unit_test(test_config_parse_and_check),
         cmocka_unit_test(test_sampler),

@@ -105,6 +105,14 @@ ts_status ts_session_truncate(ts_session *s, int n);
  * is <= 0.5 skip their query/scores/softmax/value work (the output is the
  * same either way, since such heads contribute exactly zero). */
 ts_status ts_session_feed(ts_session *s, const int32_t *ids, int n, float *logits);
+/* Feeds each of n_s sessions its own ids[i][0..n[i]) (logits, may be NULL:
+ * row i receives session i's last next-token logits), as ts_session_feed
+ * would one by one. Fresh prompts of one length (empty sessions of one
+ * model, such as the views of one input) run as one batched pass over all
+ * of them, on the pool's threads; other feeds run side by side on the
+ * pool's threads. The logits are the same for any thread count. */
+ts_status ts_sessions_feed(ts_session *const *s, int n_s, ts_pool *pool, const int32_t *const *ids,
+                           const int *n, float *logits);
 void ts_session_set_dra_skip(ts_session *s, bool skip);
 /* Splits each token's work over the pool's threads (NULL: the calling
  * thread only); the logits are the same for any thread count. The pool must
@@ -125,6 +133,15 @@ void ts_session_head_work(const ts_session *s, int64_t *done, int64_t *skipped);
 ts_status ts_session_score_continuations(ts_session *s, const int32_t *prefix, int n_prefix,
                                          int n_conts, const int32_t *const *conts,
                                          const int *lens, double *logprob, int *count);
+/* The same continuations after each of n_s prefixes (the views of one
+ * item), one session each: logprob[b * n_conts + c], count likewise. The
+ * prefixes go in through ts_sessions_feed (one batched pass when they are
+ * of one length), so each session's scores are those of
+ * ts_session_score_continuations on its prefix, up to float rounding. */
+ts_status ts_sessions_score_continuations(ts_session *const *s, int n_s, ts_pool *pool,
+                                          const int32_t *const *prefixes, const int *n_prefix,
+                                          int n_conts, const int32_t *const *conts, const int *lens,
+                                          double *logprob, int *count);
 
 typedef struct {
     float temperature; /* 0: greedy */
