@@ -92,7 +92,11 @@ static void layout(const ts_model *m, ts_acts *a, bump *b) {
     }
 }
 
-static ts_status acts_new(const ts_model *m, int B, int T, bool train, int logit_rows, ts_acts *a) {
+/* scratch (may be NULL): memory the caller keeps between calls, grown here
+ * when too small; the activations then live in it and ts_acts_free leaves
+ * it alone */
+static ts_status acts_new(const ts_model *m, int B, int T, bool train, int logit_rows,
+                          ts_scratch *scratch, ts_acts *a) {
     memset(a, 0, sizeof *a);
     if (B < 1 || T < 1 || T > m->c.context)
         return ts_fail(TS_ERR_USAGE, "model: %d tokens do not fit the context of %d", T,
@@ -102,24 +106,31 @@ static ts_status acts_new(const ts_model *m, int B, int T, bool train, int logit
     if (!a->L) return ts_fail(TS_ERR_NOMEM, "model: out of memory for activations");
     bump b = {NULL, 0};
     layout(m, a, &b);
-    a->mem = ts_alloc_floats(b.off / sizeof(float) + 16);
-    if (!a->mem) {
+    const size_t n = b.off / sizeof(float) + 16;
+    float *mem = scratch ? scratch->mem : NULL;
+    if (!scratch || scratch->n < n) {
+        mem = ts_alloc_floats(n);
+        if (mem && scratch) free(scratch->mem), scratch->mem = mem, scratch->n = n;
+    }
+    if (!mem) {
         free(a->L);
         a->L = NULL;
         return ts_fail(TS_ERR_NOMEM, "model: out of memory for %zu MB of activations",
                        b.off >> 20);
     }
-    b = (bump){a->mem, 0};
+    a->mem = scratch ? NULL : mem;
+    b = (bump){(char *)mem, 0};
     layout(m, a, &b);
     return TS_OK;
 }
 
 ts_status ts_acts_new(const ts_model *m, int B, int T, bool train, ts_acts *a) {
-    return acts_new(m, B, T, train, 0, a);
+    return acts_new(m, B, T, train, 0, NULL, a);
 }
 
-ts_status ts_acts_new_head(const ts_model *m, int B, int T, int n_head, ts_acts *a) {
-    return acts_new(m, B, T, false, n_head, a);
+ts_status ts_acts_new_head(const ts_model *m, int B, int T, int n_head, ts_scratch *scratch,
+                           ts_acts *a) {
+    return acts_new(m, B, T, false, n_head, scratch, a);
 }
 
 void ts_acts_free(ts_acts *a) {

@@ -122,9 +122,18 @@ typedef struct {
 
 /* Allocates activations (and backward scratch when train). */
 ts_status ts_acts_new(const ts_model *m, int B, int T, bool train, ts_acts *a);
+/* Memory kept between inference passes (free mem when done): allocating
+ * tens of MB per pass costs a page fault per 4 KB each time when a pool
+ * thread's malloc hands the block back to the system on free. */
+typedef struct {
+    float *mem;
+    size_t n; /* floats */
+} ts_scratch;
 /* Inference activations whose logits hold n_head rows only: for a forward
- * with head_rows set to n_head positions (the last of each prompt). */
-ts_status ts_acts_new_head(const ts_model *m, int B, int T, int n_head, ts_acts *a);
+ * with head_rows set to n_head positions (the last of each prompt). With
+ * scratch (may be NULL) they live in its memory, grown when too small. */
+ts_status ts_acts_new_head(const ts_model *m, int B, int T, int n_head, ts_scratch *scratch,
+                           ts_acts *a);
 void ts_acts_free(ts_acts *a);
 
 /* Forward over ids [B,T] to logits (acts->logits). keep_routing reuses the

@@ -54,6 +54,7 @@ struct ts_session {
     float *fpart;   /* [n_tasks, D] each FFN task's share of the down projection */
     float *s;       /* [E] router affinities */
     float *logits;  /* [V] */
+    ts_scratch scratch; /* a prefill's activations, kept for the next one */
     int max_tasks, n_tasks;
     ffn_task *tasks;
     int *order;          /* [H] heads in task order: the open ones first */
@@ -127,6 +128,7 @@ void ts_session_free(ts_session *s) {
     free(s->tasks);
     free(s->order);
     free(s->ids);
+    free(s->scratch.mem);
     free(s->mem);
     free(s);
 }
@@ -471,7 +473,7 @@ static ts_status prefill(ts_session *const *s, int n_s, const int32_t *const *id
     for (int g0 = 0; !st && g0 < n_s; g0 += group) {
         const int B = n_s - g0 < group ? n_s - g0 : group;
         ts_acts a;
-        if ((st = ts_acts_new_head(m, B, n, B, &a))) break;
+        if ((st = ts_acts_new_head(m, B, n, B, &s[0]->scratch, &a))) break;
         for (int b = 0; b < B; b++) {
             memcpy(flat + (size_t)b * n, ids[g0 + b], sizeof *flat * (size_t)n);
             last[b] = b * n + n - 1;
