@@ -598,8 +598,11 @@ ts_status ts_model_generate_views(const ts_model *m, ts_pool *pool, const int32_
     int *ones = calloc((size_t)n_views, sizeof *ones);
     ts_status st =
         s && logits && next && ones ? TS_OK : ts_fail(TS_ERR_NOMEM, "model: out of memory");
+    /* caches only as long as the answer can get: a few hundred KB per view
+     * rather than the whole context's MB */
     for (int v = 0; !st && v < n_views; v++)
-        st = ts_session_new(m, 0, &s[v]);
+        st = ts_session_new(m, max_new > m->c.context - n_prompts[v] ? 0 : n_prompts[v] + max_new,
+                            &s[v]);
     float *mixed = n_views > 1 ? logits + (size_t)V * n_views : logits;
     double t0 = ts_now();
     ts_rng rng;
