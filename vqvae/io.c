@@ -113,7 +113,8 @@ ts_status ts_vq_from_gguf(const ts_gguf *g, const char *name, ts_vq **out) {
         return ts_fail(TS_ERR_INPUT, "%s: tessera.vq.downsample = %d, only %d is supported", name,
                        down, TS_VQ_DOWN);
     ts_vq *vq;
-    if (ts_vq_new(&c, 0, &vq)) return ts_fail(TS_ERR_INPUT, "%s: %s", name, ts_last_error());
+    /* every weight and code is read below: nothing to draw first */
+    if (vq_alloc(&c, &vq)) return ts_fail(TS_ERR_INPUT, "%s: %s", name, ts_last_error());
     s = load_tensor(g, name, "vq.codebook", vq->codebook, (int64_t)c.codebook_size * c.dim);
     char tn[96];
     for (int k = 0; k < 4 && !s; k++) {

@@ -83,7 +83,7 @@ static int config_ok(const ts_vq_config *c) {
            c->ema_decay > 0 && c->ema_decay < 1 && c->ema_eps > 0 && c->restart_threshold >= 0;
 }
 
-static ts_status vq_alloc(const ts_vq_config *cfg, ts_vq **out) {
+ts_status vq_alloc(const ts_vq_config *cfg, ts_vq **out) {
     *out = NULL;
     if (!config_ok(cfg)) return ts_fail(TS_ERR_USAGE, "VQ-VAE: invalid configuration");
     ts_vq *vq = calloc(1, sizeof *vq);

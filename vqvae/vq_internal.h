@@ -19,6 +19,9 @@ void vq_cnhw_to_nchw(float *dst, const float *src, int N, int C, int HW);
 /* dst (cols, rows) = src (rows, cols)^T */
 void vq_transpose(float *dst, const float *src, int rows, int cols);
 
+/* A VQ-VAE of cfg with every weight and code zero, for a loader that
+ * sets them all (ts_vq_new draws them instead). */
+ts_status vq_alloc(const ts_vq_config *cfg, ts_vq **out);
 /* Draws the weights (He normal times each op's gain, zero biases). */
 void vq_init_params(ts_vq *vq, uint64_t seed);
 
