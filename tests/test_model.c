@@ -426,12 +426,20 @@ static void test_grid_positions_and_cache(void **state) {
 
 /* ---- a shared prefix scored once, its continuations from the cache -------------------------- */
 
-static void test_continuations_match_full_scoring(void **state) {
+/* The tiny decoder that the scoring tests score with: 4 heads, 3 blocks,
+ * a context of 20, weights scrambled so every token matters. */
+static ts_model *scoring_model(void) {
     ts_model_config cf = tu_tiny_decoder_config();
     cf.n_heads = 4, cf.n_layers = 3, cf.context = 20;
     ts_model *m;
     assert_int_equal(ts_model_new(&cf, 9, &m), TS_OK);
     scramble(m, 10, 0.4f);
+    return m;
+}
+
+static void test_continuations_match_full_scoring(void **state) {
+    ts_model *m = scoring_model();
+    const ts_model_config cf = *ts_model_get_config(m);
     /* some heads closed at some tokens, so DRA skipping has work to skip */
     for (int l = 0; l < cf.n_layers; l++)
         for (int h = 0; h < cf.n_heads; h++) m->w.L[l].bgate[h] = h == 0 ? -3.0f : 0.1f * h - 0.1f;
@@ -496,11 +504,7 @@ static void test_continuations_match_full_scoring(void **state) {
  * prefix alone, whether the prefixes share a length (one batched pass) or
  * not, on one thread or two. */
 static void test_continuations_after_views(void **state) {
-    ts_model_config cf = tu_tiny_decoder_config();
-    cf.n_heads = 4, cf.n_layers = 3, cf.context = 20;
-    ts_model *m;
-    assert_int_equal(ts_model_new(&cf, 9, &m), TS_OK);
-    scramble(m, 10, 0.4f);
+    ts_model *m = scoring_model();
     int32_t p0[8] = {1, 4, 7, 2, 9, 3, 5, 6}, p1[8] = {1, 4, 8, 2, 9, 0, 5, 6},
             p2[8] = {2, 4, 7, 2, 9, 3, 5, 10}, c0[] = {3, 5, 7, 1}, c1[] = {10};
     const int32_t *prefixes[3] = {p0, p1, p2}, *conts[] = {c0, c1};
