@@ -150,7 +150,10 @@ def main():
     torch.set_num_threads(int(sys.argv[4]) if len(sys.argv) > 4 else 1)
     kv, _ = gguf(f"{out}/tokenizer.gguf")
     pieces = kv["tokenizer.ggml.tokens"]
-    n_text = len(pieces) - 9
+    # a tokenizer file lists the text tokens and 9 specials; a whole model's
+    # lists the codes too and says where the text ends
+    count = kv.get("tessera.vocab.text_count")
+    n_text = struct.unpack("<I", count)[0] if count else len(pieces) - 9
     codebook = torch.tensor(gguf(f"{out}/vq.gguf")[1]["vq.codebook"].copy())
     K = codebook.shape[0]
     prompt, kind = PROMPTS[task]
