@@ -454,7 +454,7 @@ static ts_status check_feed(const ts_session *s, const int32_t *ids, int n) {
 }
 
 /* Rows of one batched prefill: enough for the products to run near the
- * BLAS peak, few enough that the activations stay a few MB */
+ * BLAS peak, few enough that the activations stay under about 30 MB */
 #define PREFILL_ROWS 1024
 
 /* Fresh prompts of n > 1 tokens each (checked), one per empty session of
