@@ -32,7 +32,9 @@
 # (the most options a generated multiple-choice question shows,
 # build-shards --mc-options; default 4), LEVEL_FLOOR (the peak every
 # clip quieter than it is brought up to before its log-mel, as `ask` reads
-# clips, build-shards --level-floor; default 0: as recorded), INSTALL
+# clips, build-shards --level-floor; default 0: as recorded), GATE_PENALTY
+# (the weight of the DRA penalty that closes attention heads, train-mm
+# --gate-penalty; default 0.01), INSTALL
 # (models/tessera.gguf; empty: do not install), UNTIL (espeak, bpe, vq or
 # shards: stop after that stage), PARTIAL (1: build even without the Debian
 # packages that hold training data).
@@ -58,6 +60,7 @@ LM_SEQ=${LM_SEQ:-256}
 TURNS=${TURNS:-1}
 NARROWBAND=${NARROWBAND:-0}
 TIE_CODES=${TIE_CODES:-0}
+GATE_PENALTY=${GATE_PENALTY:-0.01}
 ROPE_2D=${ROPE_2D:-0}
 CODE_SWAP=${CODE_SWAP:-0,0}
 EMA=${EMA:-0}
@@ -167,7 +170,7 @@ if [ ! -s "$OUT/tessera.gguf" ]; then
   FLAGS=""
   [ "$TIE_CODES" = 1 ] && FLAGS="--tie-codes"
   [ "$ROPE_2D" = 1 ] && FLAGS="$FLAGS --rope-2d"
-  FLAGS="$FLAGS --code-swap $CODE_SWAP --ema $EMA"
+  FLAGS="$FLAGS --code-swap $CODE_SWAP --ema $EMA --gate-penalty $GATE_PENALTY"
   # shellcheck disable=SC2086
   nice -n 5 "$BIN" train-mm --shards "$OUT/shards" --tokenizer "$OUT/tokenizer.gguf" \
     --vq "$OUT/vq.gguf" -o "$OUT/tessera.gguf" --steps "$LM_STEPS" --batch "$LM_BATCH" \
