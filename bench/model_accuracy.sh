@@ -44,7 +44,7 @@ for task in mnist cifar10 scenes; do
   [ -s "$TMP/rows" ] || continue
   cut -f3 "$TMP/rows" >"$TMP/exp"
   cut -f2 "$TMP/rows" | tr '\n' '\0' | xargs -0 "$BIN" caption -m "$MODEL" -t 2 ${VIEWS:+--views "$VIEWS"} >"$TMP/ans"
-  score $task $([ $task = scenes ] && echo 1 || echo 0)
+  score "$task" "$([ "$task" = scenes ] && echo 1 || echo 0)"
 done
 
 # ask TASK MEDIA TOKENS [QUESTION]: the question (or each row's fourth
@@ -90,7 +90,7 @@ IMG=$(awk -F '\t' '$1 == "cifar10" { print $2; exit }' "$HELD/labels.tsv")
 CLIP=$(awk -F '\t' '$1 == "speech_commands" { print $2; exit }' "$HELD/labels.tsv")
 for views in 9 1; do
   for what in caption ask; do
-    for i in 1 2 3 4 5; do
+    for _ in 1 2 3 4 5; do
       t0=$(date +%s.%N)
       if [ $what = caption ]; then "$BIN" caption -m "$MODEL" -t 1 --views $views "$IMG" >/dev/null
       else "$BIN" ask -m "$MODEL" -t 1 --views $views "$CLIP" "What word is spoken?" >/dev/null; fi

@@ -26,4 +26,5 @@ fi
 echo "installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# shellcheck disable=SC2086 # $missing is a list of package names
 apt-get install -y -qq $missing >/dev/null
