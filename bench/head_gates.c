@@ -51,8 +51,9 @@ int main(int argc, char **argv) {
     ts_model *m;
     ts_pipeline *p;
     ts_media_set set;
+    /* the pipeline only encodes the media; tokenizer and decoder come from g */
     if (ts_gguf_open(path, &g) || ts_bpe_load(g, &tok) || ts_vocab_read(g, &v) ||
-        ts_model_load_gguf(g, path, &m) || ts_pipeline_load(path, TS_PART_ALL, 1, &p))
+        ts_model_load_gguf(g, path, &m) || ts_pipeline_load(path, TS_PART_VQ, 1, &p))
         die(path);
     ts_pipeline_set_views(p, 1);
     ts_pipeline_set_level_floor(p, 0);
@@ -69,6 +70,11 @@ int main(int argc, char **argv) {
         const ts_media *md = &set.media[f];
         const char *q = md->kind == TS_MEDIA_IMAGE ? TS_CAPTION_PROMPT : question;
         if (ts_fusion_build(tok, &v, md, 1, q, NULL, &seq)) die(argv[3 + f]);
+        if (seq.n >= ctx) {
+            fprintf(stderr, "head_gates: %s: %d prompt tokens, more than the context (%d)\n",
+                    argv[3 + f], seq.n, ctx);
+            exit(2);
+        }
         memcpy(ids, seq.tokens, sizeof *ids * (size_t)seq.n);
         id_list ans = {ids + seq.n, 0, ctx - seq.n < 32 ? ctx - seq.n : 32};
         int made;
