@@ -7,9 +7,9 @@
 #   stage 5  the MoE decoder on the shards (q8_0 weights)  -> $OUT/tessera.gguf
 #   then     models/tessera.gguf
 # Budget on this 2-core machine (measured): voices 20 s, text and BPE 10 s,
-# VQ-VAE 8000 steps 494 s, shards 150 s, decoder 32000 steps 4290 s: 83 min
-# in all (the limit is 100; LM_TIME stops the decoder with its model
-# written if a busy machine runs slower).
+# VQ-VAE 8000 steps 494 s, shards 150-259 s, decoder 32000 steps 4385 s
+# (tied codes): 84-86 min in all (the limit is 100; LM_TIME stops the
+# decoder with its model written if a busy machine runs slower).
 # Each stage is skipped when its output exists; an interrupted stage resumes
 # from its checkpoint (VQ-VAE and decoder) when run again. Progress and ETA
 # of each stage on stderr; per-stage wall times in $OUT/times.tsv.
@@ -21,9 +21,10 @@
 # telephone band, build-shards --narrowband; default 0), LM_STEPS (32000),
 # LM_TIME (4800 s), LM_CONFIG (decoder sizes),
 # LM_BATCH (8), LM_SEQ (256), TURNS (1: questions per shard record, see
-# build-shards --turns), TIE_CODES (0: free embedding rows for the media
-# codes; 1: a learned projection of their codebook vectors, train-mm
-# --tie-codes), ROPE_2D (0: image codes at raster positions; 1: 2-D RoPE
+# build-shards --turns), TIE_CODES (1: the media codes' embedding rows a
+# learned projection of their codebook vectors, train-mm --tie-codes; 0:
+# free rows), LM_SEED (2: the decoder's seed, train-mm -s; the default
+# model's, the lower val loss of the two seeds tried), ROPE_2D (0: image codes at raster positions; 1: 2-D RoPE
 # over their grid's rows and columns, train-mm --rope-2d), CODE_SWAP (I,A:
 # percent of the image and audio codes the decoder reads swapped for a
 # codebook neighbour, train-mm --code-swap; default 0,0), EMA (decay of the
@@ -59,7 +60,8 @@ LM_BATCH=${LM_BATCH:-8}
 LM_SEQ=${LM_SEQ:-256}
 TURNS=${TURNS:-1}
 NARROWBAND=${NARROWBAND:-0}
-TIE_CODES=${TIE_CODES:-0}
+TIE_CODES=${TIE_CODES:-1}
+LM_SEED=${LM_SEED:-2}
 GATE_PENALTY=${GATE_PENALTY:-0.01}
 ROPE_2D=${ROPE_2D:-0}
 CODE_SWAP=${CODE_SWAP:-0,0}
@@ -174,7 +176,7 @@ if [ ! -s "$OUT/tessera.gguf" ]; then
   # shellcheck disable=SC2086
   nice -n 5 "$BIN" train-mm --shards "$OUT/shards" --tokenizer "$OUT/tokenizer.gguf" \
     --vq "$OUT/vq.gguf" -o "$OUT/tessera.gguf" --steps "$LM_STEPS" --batch "$LM_BATCH" \
-    --seq "$LM_SEQ" --time-limit "$LM_TIME" --q8 -t "$THREADS" \
+    --seq "$LM_SEQ" --time-limit "$LM_TIME" --q8 -t "$THREADS" -s "$LM_SEED" \
     ${LM_CONFIG:+--config "$LM_CONFIG"} $FLAGS $RESUME
   done_stage decoder
 fi
