@@ -40,6 +40,7 @@ score() {
           printf "\n" }'
 }
 
+# accuracy, task by task (the body is not indented: it holds a here-document)
 if [ "${ACCURACY:-1}" != 0 ]; then
 for task in mnist cifar10 scenes; do
   awk -F '\t' -v t=$task '$1 == t' "$HELD/labels.tsv" | head -n "$N" >"$TMP/rows"
@@ -82,7 +83,7 @@ fsdd|Which digit is spoken?
 speech_commands|What word is spoken?
 beeps|How many beeps are there?
 EOF
-fi
+fi # accuracy
 
 [ "${SPEED:-1}" = 0 ] && exit 0
 

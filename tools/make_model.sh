@@ -24,8 +24,9 @@
 # build-shards --turns), TIE_CODES (1: the media codes' embedding rows a
 # learned projection of their codebook vectors, train-mm --tie-codes; 0:
 # free rows), LM_SEED (2: the decoder's seed, train-mm -s; the default
-# model's, the lower val loss of the two seeds tried), ROPE_2D (0: image codes at raster positions; 1: 2-D RoPE
-# over their grid's rows and columns, train-mm --rope-2d), CODE_SWAP (I,A:
+# model's, the lower val loss of the two seeds tried), ROPE_2D (0: image
+# codes at raster positions; 1: 2-D RoPE over their grid's rows and
+# columns, train-mm --rope-2d), CODE_SWAP (I,A:
 # percent of the image and audio codes the decoder reads swapped for a
 # codebook neighbour, train-mm --code-swap; default 0,0), EMA (decay of the
 # moving average of the decoder's weights that is written as the model,
