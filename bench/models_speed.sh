@@ -13,6 +13,7 @@ ROUNDS=${4:-2}
 BIN=${TESSERA:-build/tessera}
 SQA=${SQA:-../shared/data/scienceqa/problems.json}
 DIR=$(dirname "$0")
+for m in "$1" "$2"; do [ -r "$m" ] || { echo "no model $m" >&2; exit 2; }; done
 [ -s "$HELD/labels.tsv" ] || { echo "no $HELD/labels.tsv (run make model, or build-shards --export-val)" >&2; exit 2; }
 ALL=$(mktemp)
 trap 'rm -f "$ALL"' EXIT
