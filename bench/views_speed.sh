@@ -9,7 +9,8 @@
 #   - one `caption` and one `ask` about a 1-second clip from process start
 #     (model load included), 1 thread
 # Both binaries must print the same captions: a speed-up that changes the
-# output is not one (checked, and reported on stderr).
+# output is not one (checked, and reported on stderr). VIEWS=N
+# (environment) passes --views N to every command.
 #   bench/views_speed.sh BIN_A BIN_B [MODEL] [HELDOUT_DIR] [N]
 set -e
 [ $# -ge 2 ] || { echo "usage: bench/views_speed.sh BIN_A BIN_B [MODEL] [HELDOUT_DIR] [N]" >&2; exit 1; }
@@ -36,10 +37,10 @@ timed() {
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-caption_batch() { tr '\n' '\0' <"$TMP/imgs" | xargs -0 "$1" caption -m "$MODEL" -t "$2"; }
-sqa() { "$1" eval "$SQA" --split val --limit 200 -m "$MODEL" -t "$2" -q; }
-one_caption() { "$1" caption -m "$MODEL" -t 1 "$IMG"; }
-one_ask() { "$1" ask -m "$MODEL" -t 1 "$CLIP" "What word is spoken?"; }
+caption_batch() { tr '\n' '\0' <"$TMP/imgs" | xargs -0 "$1" caption -m "$MODEL" -t "$2" ${VIEWS:+--views "$VIEWS"}; }
+sqa() { "$1" eval "$SQA" --split val --limit 200 -m "$MODEL" -t "$2" -q ${VIEWS:+--views "$VIEWS"}; }
+one_caption() { "$1" caption -m "$MODEL" -t 1 ${VIEWS:+--views "$VIEWS"} "$IMG"; }
+one_ask() { "$1" ask -m "$MODEL" -t 1 ${VIEWS:+--views "$VIEWS"} "$CLIP" "What word is spoken?"; }
 
 caption_batch "$A" 2 >"$TMP/cap_a"
 caption_batch "$B" 2 >"$TMP/cap_b"
