@@ -7,9 +7,10 @@
 #   stage 5  the MoE decoder on the shards (q8_0 weights)  -> $OUT/tessera.gguf
 #   then     models/tessera.gguf
 # Budget on this 2-core machine (measured): voices 20 s, text and BPE 10 s,
-# VQ-VAE 8000 steps 494 s, shards 150-259 s, decoder 32000 steps 4385 s
-# (tied codes): 84-86 min in all (the limit is 100; LM_TIME stops the
-# decoder with its model written if a busy machine runs slower).
+# VQ-VAE 8000 steps 494 s, shards 150-259 s, decoder 32000 steps about
+# 4370-4390 s (tied codes, 2-D positions): 84-86 min in all (the limit is
+# 100; LM_TIME stops the decoder with its model written if a busy machine
+# runs slower).
 # Each stage is skipped when its output exists; an interrupted stage resumes
 # from its checkpoint (VQ-VAE and decoder) when run again. Progress and ETA
 # of each stage on stderr; per-stage wall times in $OUT/times.tsv.
@@ -24,9 +25,9 @@
 # build-shards --turns), TIE_CODES (1: the media codes' embedding rows a
 # learned projection of their codebook vectors, train-mm --tie-codes; 0:
 # free rows), LM_SEED (2: the decoder's seed, train-mm -s; the default
-# model's, the lower val loss of the two seeds tried), ROPE_2D (0: image
-# codes at raster positions; 1: 2-D RoPE over their grid's rows and
-# columns, train-mm --rope-2d), CODE_SWAP (I,A:
+# model's, the lower val loss of the two seeds tried), ROPE_2D (1: 2-D
+# RoPE over the image codes' grid rows and columns, train-mm --rope-2d;
+# 0: the codes at raster positions), CODE_SWAP (I,A:
 # percent of the image and audio codes the decoder reads swapped for a
 # codebook neighbour, train-mm --code-swap; default 0,0), EMA (decay of the
 # moving average of the decoder's weights that is written as the model,
@@ -64,7 +65,7 @@ NARROWBAND=${NARROWBAND:-0}
 TIE_CODES=${TIE_CODES:-1}
 LM_SEED=${LM_SEED:-2}
 GATE_PENALTY=${GATE_PENALTY:-0.01}
-ROPE_2D=${ROPE_2D:-0}
+ROPE_2D=${ROPE_2D:-1}
 CODE_SWAP=${CODE_SWAP:-0,0}
 EMA=${EMA:-0}
 MC_OPTIONS=${MC_OPTIONS:-4}
