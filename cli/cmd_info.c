@@ -176,6 +176,7 @@ typedef struct {
     long long K, D, image_size, n_mels;
     long long d_model, heads, head_dim, blocks, dense, experts, used, shared, context;
     long long image_grid; /* 0: 1-D RoPE positions for every token */
+    bool grid_mix;        /* image codes mixed with their neighbours */
 } model_sizes;
 
 static model_sizes read_sizes(const ts_gguf *g) {
@@ -200,6 +201,10 @@ static model_sizes read_sizes(const ts_gguf *g) {
     z.context = key_int(g, "tessera.context_length");
     z.image_grid = key_int(g, "tessera.rope.image_grid");
     if (z.image_grid < 0) z.image_grid = 0;
+    z.grid_mix = false;
+    if (ts_gguf_find_key(g, "tessera.image_grid_mix") >= 0 &&
+        ts_gguf_get_bool(g, "tessera.image_grid_mix", &z.grid_mix))
+        z.grid_mix = false;
     return z;
 }
 
@@ -251,9 +256,9 @@ static void print_gguf(const char *path, const ts_gguf *g, uint32_t version, siz
             printf(",\"decoder\":{\"d_model\":%lld,\"heads\":%lld,\"head_dim\":%lld,"
                    "\"blocks\":%lld,\"dense_blocks\":%lld,\"experts\":%lld,"
                    "\"experts_active\":%lld,\"experts_shared\":%lld,\"context\":%lld,"
-                   "\"image_grid\":%lld,",
+                   "\"image_grid\":%lld,\"grid_mix\":%s,",
                    z.d_model, z.heads, z.head_dim, z.blocks, z.dense, z.experts, z.used, z.shared,
-                   z.context, z.image_grid);
+                   z.context, z.image_grid, z.grid_mix ? "true" : "false");
             print_part_json(&parts[PART_DECODER]);
             printf("}");
         }
@@ -299,6 +304,7 @@ static void print_gguf(const char *path, const ts_gguf *g, uint32_t version, siz
         printf(", context %lld", z.context);
         if (z.image_grid > 0)
             printf(", 2-D RoPE over %lld x %lld image codes", z.image_grid, z.image_grid);
+        if (z.grid_mix) printf(" mixed with their neighbours");
         printf("\n");
         print_part_text("", &parts[PART_DECODER]);
     }

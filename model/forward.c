@@ -76,6 +76,11 @@ static void layout(const ts_model *m, ts_acts *a, bump *b) {
     a->rope_row = TAKE_I(b, N);
     a->rope_col = TAKE_I(b, N);
     a->hide = TAKE_I(b, 2 * N);
+    if (c->grid_mix) {
+        a->mix_rows = TAKE_I(b, N);
+        a->mix_nb = TAKE_I(b, 4 * N);
+        a->mix_in = TAKE_F(b, 4 * N * D);
+    }
     if (a->train) {
         a->dx = TAKE_F(b, N * D);
         a->dxn = TAKE_F(b, N * D);
@@ -356,6 +361,7 @@ void ts_model_forward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32_
         ts_grid_positions(c, ids + o, a->pos + o, a->T, a->rope_row + o, a->rope_col + o);
     }
     ts_embedding_forward(a->L[0].x, ids, m->w.tok_embd, N, D);
+    if (c->grid_mix) ts_grid_mix_forward(m, pool, a, ids);
     for (int l = 0; l < c->n_layers; l++) {
         ts_layer_acts *A = &a->L[l];
         const ts_layer_w *W = &m->w.L[l];
@@ -480,5 +486,6 @@ void ts_model_backward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32
         ts_linear_backward(pool, a->dxn, G->wqkvg, NULL, a->dqkvg, A->xn1, W->wqkvg, N, D, QW);
         norm_backward(pool, a->dx, G->attn_norm, a->dxn, A->x, W->attn_norm, A->rstd1, N, D);
     }
+    if (c->grid_mix) ts_grid_mix_backward(m, pool, a, ids, g);
     ts_embedding_backward(g->tok_embd, a->dx, ids, N, D);
 }

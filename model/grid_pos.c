@@ -33,12 +33,7 @@ void ts_grid_position(const ts_model_config *c, const int32_t *ids, const int32_
  * distance to the last image token, which the pass carries along. */
 void ts_grid_positions(const ts_model_config *c, const int32_t *ids, const int32_t *pos, int T,
                        int32_t *row, int32_t *col) {
-    const int g = c->image_grid, cells = g * g;
-    int last = -1; /* the latest image token before i, -1 for none */
-    for (int i = 0; i < T; i++) {
-        const int k =
-            g && last >= 0 && ids[i] != c->image_token && i - 1 - last < cells ? i - 1 - last : -1;
-        if (ids[i] == c->image_token) last = i;
-        place(c, pos, i, k, &row[i], &col[i]);
-    }
+    int last = -1;
+    for (int i = 0; i < T; i++)
+        place(c, pos, i, ts_grid_next_cell(c, ids, i, &last), &row[i], &col[i]);
 }

@@ -56,6 +56,8 @@ ts_status ts_model_config_check(const ts_model_config *c) {
          "image_grid must be in [0, 256], its square below context");
     NEED(c->image_grid == 0 || (c->image_token >= 0 && c->image_token < c->vocab_size),
          "image_token must be in [0, vocab_size)");
+    NEED(c->grid_mix == 0 || (c->grid_mix == 1 && c->image_grid > 0),
+         "grid_mix must be 0, or 1 with an image_grid");
 #undef NEED
     return TS_OK;
 }
@@ -83,6 +85,7 @@ ts_status ts_model_config_parse(ts_model_config *c, const char *spec) {
         {"norm_eps", NULL, &c->norm_eps},
         {"image_grid", &c->image_grid, NULL},
         {"image_token", &c->image_token, NULL},
+        {"grid_mix", &c->grid_mix, NULL},
     };
     const char *p = spec;
     while (p && *p) {
@@ -217,6 +220,10 @@ static ts_status build_table(const ts_model_config *c, table *t) {
         rc |= add(t, "output.weight", 2, D, V, 0, true, true);
         align(t);
     }
+    if (c->grid_mix) { /* last: the other tensors keep their seeded values */
+        rc |= add(t, "grid_mix.weight", 2, 4 * D, D, 0, true, true);
+        align(t);
+    }
     if (rc) {
         free(t->info);
         return ts_fail(TS_ERR_NOMEM, "model: out of memory");
@@ -237,6 +244,7 @@ void ts_model_bind(const ts_model *m, float *base, ts_weights *w) {
     w->tok_embd = AT("token_embd.weight");
     w->out_norm = AT("output_norm.weight");
     w->output = m->c.tied_output ? w->tok_embd : AT("output.weight");
+    w->grid_mix = m->c.grid_mix ? AT("grid_mix.weight") : NULL;
     for (int l = 0; l < m->c.n_layers; l++) {
         ts_layer_w *L = &w->L[l];
         memset(L, 0, sizeof *L);
@@ -389,6 +397,7 @@ ts_status ts_model_add_to_gguf_as(const ts_model *m, ts_gguf_writer *w, ts_dtype
         ts_gguf_set_u32(w, "tessera.rope.image_grid", (uint32_t)m->c.image_grid);
         ts_gguf_set_u32(w, "tessera.rope.image_token_id", (uint32_t)m->c.image_token);
     }
+    if (m->c.grid_mix) ts_gguf_set_bool(w, "tessera.image_grid_mix", true);
     for (int i = 0; i < m->n_info; i++) {
         const ts_param_info *p = &m->info[i];
         ts_dtype dt = p->n_dims >= 2 ? dtype : TS_DTYPE_F32;
@@ -437,6 +446,12 @@ ts_status ts_model_load_gguf(const ts_gguf *g, const char *path, ts_model **out)
         if (grid > 256 || img > (1u << 22))
             return ts_fail(TS_ERR_INPUT, "%s: tessera.rope.image_* out of range", path);
         c.image_grid = (int)grid, c.image_token = (int)img;
+    }
+    if (ts_gguf_find_key(g, "tessera.image_grid_mix") >= 0) {
+        bool mix;
+        if (ts_gguf_get_bool(g, "tessera.image_grid_mix", &mix))
+            return ts_fail(TS_ERR_INPUT, "%s: decoder keys: %s", path, ts_last_error());
+        c.grid_mix = mix;
     }
     if (ts_model_config_check(&c))
         return ts_fail(TS_ERR_INPUT, "%s: bad decoder sizes: %s", path, ts_last_error());

@@ -39,6 +39,7 @@ typedef struct {
     float *tok_embd; /* [V, D] */
     float *out_norm; /* [D] */
     float *output;   /* [V, D] (= tok_embd when tied) */
+    float *grid_mix; /* [D, 4D] (ts_model_config.grid_mix; NULL without) */
 } ts_weights;
 
 struct ts_model {
@@ -67,6 +68,18 @@ void ts_grid_position(const ts_model_config *c, const int32_t *ids, const int32_
 /* The same for the T tokens of a sequence. */
 void ts_grid_positions(const ts_model_config *c, const int32_t *ids, const int32_t *pos, int T,
                        int32_t *row, int32_t *col);
+/* One step of a pass over a sequence that finds each token's grid cell as
+ * ts_grid_cell does: *last is the index of the latest image token before
+ * token i (-1 before the first; start the pass with -1). */
+static inline int ts_grid_next_cell(const ts_model_config *c, const int32_t *ids, int i,
+                                    int *last) {
+    const int cells = c->image_grid * c->image_grid;
+    const int k = cells && *last >= 0 && ids[i] != c->image_token && i - 1 - *last < cells
+                      ? i - 1 - *last
+                      : -1;
+    if (ids[i] == c->image_token) *last = i;
+    return k;
+}
 
 /* Activations of a batched forward over B sequences of T tokens (N = B·T).
  * In inference mode every layer shares one set of buffers. */
@@ -107,6 +120,12 @@ typedef struct {
     int32_t *pos;  /* [N] 1-D positions */
     int32_t *rope_row, *rope_col; /* [N] each their RoPE positions (ts_grid_positions) */
     int32_t *hide; /* [N,2] keys each token does not see (ts_attention_head_forward) */
+    /* grid mixing (model/grid_mix.c): the n_mix grid codes' rows, their
+     * four neighbours' rows (-1: off the grid) and the neighbours'
+     * embeddings side by side, [N], [N,4], [N,4D]; NULL without grid_mix */
+    int32_t *mix_rows, *mix_nb;
+    float *mix_in;
+    int n_mix;
     /* false: the forward pass sets pos[n] = n mod T and hides nothing;
      * true: the caller has filled pos and hide (ts_trainer_set_layout) */
     bool custom_layout;
@@ -119,6 +138,18 @@ typedef struct {
     float *dx, *dxn, *dqkvg, *datt, *dh, *da, *moe_scratch, *dgw, *dlogit_r, *dbuf;
     void *mem;
 } ts_acts;
+
+/* Grid mixing (ts_model_config.grid_mix), after the embedding lookup: adds
+ * each grid code's mixed neighbours to its row of a->L[0].x (keeping what
+ * the backward pass needs in a). */
+void ts_grid_mix_forward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32_t *ids);
+/* Its backward from a->dx (dL/d of the embedded input): into the mixing
+ * matrix's gradient g->grid_mix and the neighbours' rows of g->tok_embd. */
+void ts_grid_mix_backward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32_t *ids,
+                          const ts_weights *g);
+/* The same for token i of a sequence whose earlier tokens are ids[0..i]
+ * (decoding one token at a time): x += W·in, in a [5D] scratch. */
+void ts_grid_mix_token(const ts_model *m, const int32_t *ids, int i, float *in, float *x);
 
 /* Allocates activations (and backward scratch when train). */
 ts_status ts_acts_new(const ts_model *m, int B, int T, bool train, ts_acts *a);

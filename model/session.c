@@ -54,6 +54,7 @@ struct ts_session {
     float *fpart;   /* [n_tasks, D] each FFN task's share of the down projection */
     float *s;       /* [E] router affinities */
     float *logits;  /* [V] */
+    float *gmix;    /* [5D] grid mixing's scratch (ts_grid_mix_token) */
     ts_scratch scratch; /* a prefill's activations, kept for the next one */
     int max_tasks, n_tasks;
     ffn_task *tasks;
@@ -93,6 +94,7 @@ ts_status ts_session_new(const ts_model *m, int max_len, ts_session **out) {
         T * D,                    /* fpart */
         (size_t)c->n_experts + 1, /* s */
         (size_t)c->vocab_size,    /* logits */
+        c->grid_mix ? 5 * D : 0,  /* mix */
     };
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
@@ -110,8 +112,9 @@ ts_status ts_session_new(const ts_model *m, int max_len, ts_session **out) {
         free(ids);
         return ts_fail(TS_ERR_NOMEM, "model: out of memory for a KV cache of %d tokens", max_len);
     }
-    float **ptrs[] = {&s->kc,     &s->vc,    &s->x, &s->xn, &s->gl,    &s->gm, &s->q,     &s->att,
-                      &s->scores, &s->hpart, &s->h, &s->a,  &s->fpart, &s->s,  &s->logits};
+    float **ptrs[] = {&s->kc,    &s->vc,  &s->x,      &s->xn,    &s->gl, &s->gm,
+                      &s->q,     &s->att, &s->scores, &s->hpart, &s->h,  &s->a,
+                      &s->fpart, &s->s,   &s->logits, &s->gmix};
     size_t off = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
         *ptrs[i] = mem + off;
@@ -382,6 +385,7 @@ static void step(ts_session *s, int32_t id, bool want_logits) {
     int32_t row, col;
     ts_grid_position(c, s->ids, NULL, pos, &row, &col);
     memcpy(s->x, m->w.tok_embd + (size_t)id * D, sizeof(float) * (size_t)D);
+    if (c->grid_mix) ts_grid_mix_token(m, s->ids, pos, s->gmix, s->x);
     for (int l = 0; l < c->n_layers; l++) {
         const ts_layer_w *W = &m->w.L[l];
         step_job j = {

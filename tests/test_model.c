@@ -61,11 +61,14 @@ static void test_full_backward_matches_finite_differences(void **state) {
     ts_model_config cf = tu_tiny_decoder_config();
     /* untied, tied, untied with a hidden key span (a second turn),
      * untied with 2-D RoPE over 2 x 2 grids of codes after token 5, and
-     * untied with the head and the last block's FFN on the counted rows only */
-    for (int variant = 0; variant < 5; variant++) {
-        int tied = variant == 1;
+     * untied with the head and the last block's FFN on the counted rows only,
+     * and tied with 2-D RoPE and grid mixing (its matrix and the neighbours'
+     * embeddings) */
+    for (int variant = 0; variant < 6; variant++) {
+        int tied = variant == 1 || variant == 5;
         cf.tied_output = tied;
-        cf.image_grid = variant == 3 ? 2 : 0, cf.image_token = 5;
+        cf.image_grid = variant == 3 || variant == 5 ? 2 : 0, cf.image_token = 5;
+        cf.grid_mix = variant == 5;
         full_ctx c = {.lambda = 0.3f, .alpha = 0.2f};
         int bad = 0;
         assert_int_equal(ts_model_new(&cf, 3, &c.m), TS_OK);
@@ -94,7 +97,7 @@ static void test_full_backward_matches_finite_differences(void **state) {
                 c.targets[b * 5 + t] = (int32_t)ts_rng_below(&r, 11);
                 c.w[b * 5 + t] = t == 1 ? 0.0f : 1.0f / 8; /* masked position */
             }
-        if (variant == 3) { /* a whole grid in row 0, the start of one in row 1 */
+        if (variant == 3 || variant == 5) { /* a whole grid in row 0, the start of one in row 1 */
             const int32_t grid_ids[10] = {5, 1, 2, 3, 4, 7, 9, 5, 2, 8};
             memcpy(c.ids, grid_ids, sizeof grid_ids);
         }
@@ -405,6 +408,52 @@ static void test_grid_positions_and_cache(void **state) {
         }
         assert_true(worst < 1e-4);
         ts_session_free(s);
+    }
+    /* grid mixing on the same weights: a grid's first code has no
+     * neighbours read before it, so the logits agree up to it and differ
+     * from the second code on; the KV cache mixes as the batched pass does;
+     * the file keeps the switch and the matrix */
+    {
+        ts_model_config xc = cf;
+        xc.grid_mix = 1;
+        ts_model *mix, *mix_back;
+        assert_int_equal(ts_model_new(&xc, 7, &mix), TS_OK);
+        memcpy(mix->params, m->params, sizeof(float) * m->n_params);
+        ts_rng r;
+        ts_rng_seed(&r, 77);
+        for (int j = 0; j < 4 * cf.d_model * cf.d_model; j++)
+            mix->w.grid_mix[j] = 0.4f * ts_rng_normal(&r);
+        assert_int_equal(ts_model_logits(mix, ids, n, other), TS_OK);
+        assert_memory_equal(full, other, sizeof(float) * 2 * V);
+        double moved = 0;
+        for (int v = 0; v < V; v++)
+            moved = fmax(moved, fabs(full[2 * V + v] - other[2 * V + v]));
+        assert_true(moved > 1e-3);
+        for (int split = 1; split <= 3; split += 2) {
+            ts_session *s;
+            assert_int_equal(ts_session_new(mix, 0, &s), TS_OK);
+            assert_int_equal(ts_session_feed(s, ids, split, step), TS_OK);
+            double worst = 0;
+            for (int i = split; i < n; i++) {
+                assert_int_equal(ts_session_feed(s, &ids[i], 1, step), TS_OK);
+                for (int v = 0; v < V; v++)
+                    worst = fmax(worst, fabs(step[v] - other[i * V + v]));
+            }
+            assert_true(worst < 1e-4);
+            ts_session_free(s);
+        }
+        char *mdir = tu_mkdtemp();
+        const char *mpath = tu_path(mdir, "mix.gguf");
+        assert_int_equal(ts_model_save(mix, mpath), TS_OK);
+        assert_int_equal(ts_model_load(mpath, &mix_back), TS_OK);
+        assert_int_equal(mix_back->c.grid_mix, 1);
+        assert_memory_equal(mix_back->params, mix->params, sizeof(float) * mix->n_params);
+        tu_rmdir(mdir);
+        ts_model_free(mix_back);
+        ts_model_free(mix);
+        /* a grid to mix is needed */
+        xc.image_grid = 0;
+        assert_int_equal(ts_model_config_check(&xc), TS_ERR_USAGE);
     }
     /* a model without grids writes no grid keys, and loads without them */
     char *dir = tu_mkdtemp();

@@ -39,6 +39,12 @@ typedef struct {
      * token has its one 1-D position. */
     int image_grid;  /* tessera.rope.image_grid (absent: 0) */
     int image_token; /* tessera.rope.image_token_id */
+    /* 1 (needs image_grid): each grid code's input adds W·[e(up-left);
+     * e(up); e(up-right); e(left)], the token embeddings of its four
+     * neighbours read before it (zeros off the grid), W a learned [D, 4D]
+     * matrix (grid_mix.weight): a causal 2 x 3 convolution over the codes,
+     * so the first block sees patches of codes and not codes alone. */
+    int grid_mix; /* tessera.image_grid_mix (absent: 0) */
 } ts_model_config;
 
 /* The DESIGN.md default (~20 M parameters, ~4 M active) for a vocabulary. */
