@@ -29,6 +29,7 @@ typedef struct {
     ts_bpe **tok; /* one per worker: a tokenizer keeps a cache */
     ts_seq *seq;  /* one per worker, reused across items */
     ts_session **sess; /* views per worker: the KV caches of an item's prompt's views */
+    ts_generator **gen; /* one per worker, for answers written out (kept across items) */
 } model_scorer;
 
 static void ms_free(void *vctx) {
@@ -37,12 +38,14 @@ static void ms_free(void *vctx) {
     for (int w = 0; w < ms->n_workers; w++) {
         if (ms->tok) ts_bpe_free(ms->tok[w]);
         if (ms->seq) ts_seq_free(&ms->seq[w]);
+        if (ms->gen) ts_generator_free(ms->gen[w]);
     }
     for (int i = 0; ms->sess && i < ms->n_workers * ms->views; i++)
         ts_session_free(ms->sess[i]);
     free(ms->tok);
     free(ms->seq);
     free(ms->sess);
+    free(ms->gen);
     ts_model_free(ms->model);
     ts_vq_free(ms->vq);
     ts_gguf_close(ms->g);
@@ -293,9 +296,9 @@ static ts_status ms_generate(void *vctx, int worker, const ts_eval_item *it, cha
         for (int v = 0; v < K; v++)
             tokens[v] = seq[v]->tokens, lens[v] = seq[v]->n;
         if (!s)
-            s = ts_model_generate_views(ms->model, NULL, tokens, lens, K, max_new, &sp,
-                                        ts_vocab_special(&ms->vocab, TS_TOK_EOS), 0, collect_token,
-                                        &col, &made);
+            s = ts_generator_run(ms->gen[worker], NULL, tokens, lens, K, max_new, &sp,
+                                 ts_vocab_special(&ms->vocab, TS_TOK_EOS), 0, collect_token, &col,
+                                 &made);
     }
     if (!s) {
         size_t len;
@@ -355,10 +358,14 @@ ts_status ts_eval_model_scorer_new_views(const char *path, int n_workers, int vi
         ms->tok = calloc((size_t)n_workers, sizeof *ms->tok);
         ms->seq = calloc((size_t)n_workers, sizeof *ms->seq);
         ms->sess = calloc((size_t)n_workers * views, sizeof *ms->sess);
-        if (!ms->tok || !ms->seq || !ms->sess) s = ts_fail(TS_ERR_NOMEM, "out of memory");
+        ms->gen = calloc((size_t)n_workers, sizeof *ms->gen);
+        if (!ms->tok || !ms->seq || !ms->sess || !ms->gen)
+            s = ts_fail(TS_ERR_NOMEM, "out of memory");
     }
     for (int i = 0; !s && i < n_workers * views; i++)
         s = ts_session_new(ms->model, 0, &ms->sess[i]);
+    for (int w = 0; !s && w < n_workers; w++)
+        s = ts_generator_new(ms->model, &ms->gen[w]);
     for (int w = 0; !s && w < n_workers; w++) {
         if ((s = ts_bpe_load(ms->g, &ms->tok[w])))
             s = with_path(s, path);

@@ -19,6 +19,7 @@ struct ts_pipeline {
     ts_bpe **tok; /* one per worker: a tokenizer keeps a cache */
     ts_vq *vq;
     ts_model *model;
+    ts_generator **gen; /* one per worker: its KV caches, kept from item to item */
     ts_vocab vocab;
     ts_pool *pool;
     int n_workers;
@@ -40,6 +41,9 @@ void ts_pipeline_free(ts_pipeline *p) {
     for (int w = 0; p->tok && w < p->n_workers; w++)
         ts_bpe_free(p->tok[w]);
     free(p->tok);
+    for (int w = 0; p->gen && w < p->n_workers; w++)
+        ts_generator_free(p->gen[w]);
+    free(p->gen);
     ts_vq_free(p->vq);
     ts_model_free(p->model);
     ts_gguf_close(p->g);
@@ -104,6 +108,10 @@ ts_status ts_pipeline_load(const char *path, unsigned parts, int threads, ts_pip
         else if (ts_model_get_config(p->model)->vocab_size != p->vocab.n_vocab)
             s = ts_fail(TS_ERR_INPUT, "%s: the decoder has %d ids but the vocabulary %d", path,
                         ts_model_get_config(p->model)->vocab_size, (int)p->vocab.n_vocab);
+        if (!s && !(p->gen = calloc((size_t)p->n_workers, sizeof *p->gen)))
+            s = ts_fail(TS_ERR_NOMEM, "out of memory");
+        for (int w = 0; !s && w < p->n_workers; w++)
+            s = ts_generator_new(p->model, &p->gen[w]);
     }
     if (s) {
         ts_pipeline_free(p);
@@ -302,9 +310,9 @@ static ts_status answer_with(ts_pipeline *p, int worker, ts_pool *pool, const ts
         int lens[TS_MAX_VIEWS], made = 0;
         for (int v = 0; v < K; v++)
             tokens[v] = seq[v].tokens, lens[v] = seq[v].n;
-        s = ts_model_generate_views(p->model, pool, tokens, lens, K, max_new, &o->sampler,
-                                    ts_vocab_special(&p->vocab, TS_TOK_EOS), o->max_seconds,
-                                    on_token, &sc, &made);
+        s = ts_generator_run(p->gen[worker], pool, tokens, lens, K, max_new, &o->sampler,
+                             ts_vocab_special(&p->vocab, TS_TOK_EOS), o->max_seconds, on_token, &sc,
+                             &made);
     }
     for (int v = 0; v < K; v++)
         ts_seq_free(&seq[v]);

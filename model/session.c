@@ -586,34 +586,98 @@ static void mean_log_softmax(const float *logits, int n_views, int V, float *out
     }
 }
 
-ts_status ts_model_generate_views(const ts_model *m, ts_pool *pool, const int32_t *const *prompts,
-                                  const int *n_prompts, int n_views, int max_new,
-                                  const ts_sampler *sp, int32_t eos, double max_seconds,
-                                  ts_token_cb cb, void *user, int *n_made) {
+struct ts_generator {
+    const ts_model *m;
+    ts_session **s; /* [cap] one per view, made when first needed */
+    int cap;
+    float *logits;        /* [V·(cap + 3)]: a row per view, the mixed row, the sampler's 2V */
+    const int32_t **next; /* [cap] each view's next token: the one drawn */
+    int *ones;            /* [cap] */
+};
+
+ts_status ts_generator_new(const ts_model *m, ts_generator **out) {
+    ts_generator *g = calloc(1, sizeof *g);
+    if (!g) return ts_fail(TS_ERR_NOMEM, "model: out of memory");
+    g->m = m;
+    *out = g;
+    return TS_OK;
+}
+
+void ts_generator_free(ts_generator *g) {
+    if (!g) return;
+    for (int v = 0; v < g->cap; v++)
+        ts_session_free(g->s[v]);
+    free(g->s);
+    free(g->logits);
+    free(g->next);
+    free(g->ones);
+    free(g);
+}
+
+/* Room for n_views views whose caches hold need[v] tokens: a session is
+ * made again only when it is too short, so a run of similar items settles
+ * on one set of caches. */
+static ts_status generator_fit(ts_generator *g, int n_views, const int *need) {
+    if (n_views > g->cap) {
+        ts_session **s = realloc(g->s, sizeof *s * (size_t)n_views);
+        if (!s) return ts_fail(TS_ERR_NOMEM, "model: out of memory");
+        memset(s + g->cap, 0, sizeof *s * (size_t)(n_views - g->cap));
+        g->s = s;
+        float *logits = ts_alloc_floats((size_t)g->m->c.vocab_size * ((size_t)n_views + 3));
+        const int32_t **next = calloc((size_t)n_views, sizeof *next);
+        int *ones = calloc((size_t)n_views, sizeof *ones);
+        if (!logits || !next || !ones) {
+            free(logits), free(next), free(ones);
+            return ts_fail(TS_ERR_NOMEM, "model: out of memory");
+        }
+        free(g->logits), free(g->next), free(g->ones);
+        g->logits = logits, g->next = next, g->ones = ones, g->cap = n_views;
+    }
+    for (int v = 0; v < n_views; v++) {
+        if (g->s[v] && g->s[v]->max_len >= need[v]) {
+            ts_session_reset(g->s[v]);
+            continue;
+        }
+        ts_session_free(g->s[v]);
+        g->s[v] = NULL;
+        ts_status st = ts_session_new(g->m, need[v], &g->s[v]);
+        if (st) return st;
+    }
+    return TS_OK;
+}
+
+ts_status ts_generator_run(ts_generator *g, ts_pool *pool, const int32_t *const *prompts,
+                           const int *n_prompts, int n_views, int max_new, const ts_sampler *sp,
+                           int32_t eos, double max_seconds, ts_token_cb cb, void *user,
+                           int *n_made) {
+    const ts_model *m = g->m;
     *n_made = 0;
     if (n_views < 1) return ts_fail(TS_ERR_USAGE, "model: generation needs a view");
-    for (int v = 0; v < n_views; v++)
-        if (n_prompts[v] < 1) return ts_fail(TS_ERR_USAGE, "model: generation needs a prompt");
-    const int V = m->c.vocab_size;
-    ts_session **s = calloc((size_t)n_views, sizeof *s);
-    /* one row of logits per view, then the mixed row and the sampler's 2V */
-    float *logits = ts_alloc_floats((size_t)V * ((size_t)n_views + 3));
-    const int32_t **next = calloc((size_t)n_views, sizeof *next);
-    int *ones = calloc((size_t)n_views, sizeof *ones);
-    ts_status st =
-        s && logits && next && ones ? TS_OK : ts_fail(TS_ERR_NOMEM, "model: out of memory");
+    int *need = malloc(sizeof *need * (size_t)n_views);
+    if (!need) return ts_fail(TS_ERR_NOMEM, "model: out of memory");
+    ts_status st = TS_OK;
     /* caches only as long as the answer can get: a few hundred KB per view
      * rather than the whole context's MB */
-    for (int v = 0; !st && v < n_views; v++)
-        st = ts_session_new(m, max_new > m->c.context - n_prompts[v] ? 0 : n_prompts[v] + max_new,
-                            &s[v]);
+    for (int v = 0; !st && v < n_views; v++) {
+        if (n_prompts[v] < 1) st = ts_fail(TS_ERR_USAGE, "model: generation needs a prompt");
+        need[v] = max_new > m->c.context - n_prompts[v] ? m->c.context : n_prompts[v] + max_new;
+    }
+    if (!st) st = generator_fit(g, n_views, need);
+    free(need);
+    if (st) return st;
+    const int V = m->c.vocab_size;
+    ts_session **s = g->s;
+    float *logits = g->logits;
     float *mixed = n_views > 1 ? logits + (size_t)V * n_views : logits;
     double t0 = ts_now();
     ts_rng rng;
     ts_rng_seed(&rng, sp->seed);
-    if (!st) st = ts_sessions_feed(s, n_views, pool, prompts, n_prompts, logits);
+    st = ts_sessions_feed(s, n_views, pool, prompts, n_prompts, logits);
+    /* every later feed is the drawn token, to every view */
     int32_t id = 0;
-    for (int v = 0; ones && next && v < n_views; v++)
+    const int32_t **next = g->next;
+    int *ones = g->ones;
+    for (int v = 0; v < n_views; v++)
         next[v] = &id, ones[v] = 1;
     for (int i = 0; !st && i < max_new; i++) {
         if (n_views > 1) mean_log_softmax(logits, n_views, V, mixed);
@@ -627,11 +691,19 @@ ts_status ts_model_generate_views(const ts_model *m, ts_pool *pool, const int32_
         if (max_seconds > 0 && ts_now() - t0 >= max_seconds) break;
         if (i + 1 < max_new) st = ts_sessions_feed(s, n_views, pool, next, ones, logits);
     }
-    free(logits);
-    free(next);
-    free(ones);
-    for (int v = 0; s && v < n_views; v++)
-        ts_session_free(s[v]);
-    free(s);
+    return st;
+}
+
+ts_status ts_model_generate_views(const ts_model *m, ts_pool *pool, const int32_t *const *prompts,
+                                  const int *n_prompts, int n_views, int max_new,
+                                  const ts_sampler *sp, int32_t eos, double max_seconds,
+                                  ts_token_cb cb, void *user, int *n_made) {
+    ts_generator *g = NULL;
+    *n_made = 0;
+    ts_status st = ts_generator_new(m, &g);
+    if (!st)
+        st = ts_generator_run(g, pool, prompts, n_prompts, n_views, max_new, sp, eos, max_seconds,
+                              cb, user, n_made);
+    ts_generator_free(g);
     return st;
 }

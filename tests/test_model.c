@@ -1258,6 +1258,37 @@ static void test_generate_views(void **state) {
         assert_int_equal(na, nb);
         assert_memory_equal(a, b, sizeof(int32_t) * (size_t)na);
     }
+    /* one generator over a run of items (one view, two, one again, a
+     * longer answer that needs longer caches, sampled): each item's tokens
+     * are those of a fresh ts_model_generate_views */
+    {
+        ts_generator *gen;
+        assert_int_equal(ts_generator_new(m, &gen), TS_OK);
+        struct {
+            const int32_t *const *prompts;
+            const int *lens;
+            int views, max_new;
+            const ts_sampler *sp;
+        } items[] = {{same, lens_same, 1, 8, &greedy}, {diff, lens[0], 2, 6, &greedy},
+                     {even, lens[1], 2, 6, &sp},       {same, lens_same, 1, 3, &greedy},
+                     {diff, lens[0], 2, 12, &greedy},  {same, lens_same, 2, 8, &sp}};
+        for (size_t k = 0; k < sizeof items / sizeof *items; k++) {
+            int32_t a[16], b[16], *pa = a, *pb = b;
+            int na, nb;
+            assert_int_equal(ts_generator_run(gen, pool, items[k].prompts, items[k].lens,
+                                              items[k].views, items[k].max_new, items[k].sp, -1, 0,
+                                              collect, &pa, &na),
+                             TS_OK);
+            assert_int_equal(ts_model_generate_views(m, NULL, items[k].prompts, items[k].lens,
+                                                     items[k].views, items[k].max_new, items[k].sp,
+                                                     -1, 0, collect, &pb, &nb),
+                             TS_OK);
+            assert_int_equal(na, items[k].max_new);
+            assert_int_equal(na, nb);
+            assert_memory_equal(a, b, sizeof(int32_t) * (size_t)na);
+        }
+        ts_generator_free(gen);
+    }
     ts_pool_free(pool);
     int32_t *pg = g[0];
     int none = 0;

@@ -179,6 +179,18 @@ ts_status ts_model_generate_views(const ts_model *m, ts_pool *pool, const int32_
                                   const int *n_prompts, int n_views, int max_new,
                                   const ts_sampler *sp, int32_t eos, double max_seconds,
                                   ts_token_cb cb, void *user, int *n_made);
+/* What ts_model_generate_views allocates (a session per view and rows of
+ * logits), kept from one call to the next: a worker that answers item after
+ * item (a batch of captions, an eval) resets its caches instead of
+ * allocating and freeing them for every item. Not shared between threads. */
+typedef struct ts_generator ts_generator;
+ts_status ts_generator_new(const ts_model *m, ts_generator **out);
+void ts_generator_free(ts_generator *g);
+/* ts_model_generate_views on g's model, in g's sessions: the same tokens. */
+ts_status ts_generator_run(ts_generator *g, ts_pool *pool, const int32_t *const *prompts,
+                           const int *n_prompts, int n_views, int max_new, const ts_sampler *sp,
+                           int32_t eos, double max_seconds, ts_token_cb cb, void *user,
+                           int *n_made);
 
 /* ---- training ----------------------------------------------------------- */
 typedef struct {
