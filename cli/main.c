@@ -2,9 +2,6 @@
  * own arguments and talks to the library only through tessera.h. */
 #include <stdio.h>
 #include <string.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 #include "cli/cli.h"
 #include "cli/commands.h"
@@ -44,16 +41,6 @@ static void usage(FILE *fp) {
 }
 
 int main(int argc, char **argv) {
-#ifdef __GLIBC__
-    /* A fixed mmap threshold: glibc's sliding one (raised to each freed
-     * mmap block's size) moved the few-MB blocks that every caption
-     * allocates and frees between mmap and a heap that it trimmed and grew
-     * again, which on some runs cost 130 page faults per caption and 1.4x
-     * the time (bench/views_speed.sh with VIEWS=1). Blocks under 32 MB now
-     * stay in the heap, and the heap's top is kept up to 64 MB. */
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 64 << 20);
-#endif
     if (argc < 2) {
         usage(stderr);
         return 1;
