@@ -94,7 +94,7 @@ ts_status ts_session_new(const ts_model *m, int max_len, ts_session **out) {
         T * D,                    /* fpart */
         (size_t)c->n_experts + 1, /* s */
         (size_t)c->vocab_size,    /* logits */
-        c->grid_mix ? 5 * D : 0,  /* mix */
+        c->grid_mix ? 5 * D : 0,  /* gmix */
     };
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
