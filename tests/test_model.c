@@ -331,6 +331,34 @@ static void test_kv_cache_matches_full_forward(void **state) {
 /* ---- 2-D RoPE positions of image grids --------------------------------------------------------
  */
 
+/* the largest difference between row r of two [rows, V] logit tables */
+static double row_diff(const float *a, const float *b, int r, int V) {
+    double d = 0;
+    for (int v = 0; v < V; v++)
+        d = fmax(d, fabs(a[(size_t)r * V + v] - b[(size_t)r * V + v]));
+    return d;
+}
+
+/* A KV cache fed ids token by token, after a first feed of 1 or 3 tokens
+ * (a prompt that ends inside a grid), gives the rows of full (the batched
+ * forward's logits) to 1e-4. step: [V] scratch. */
+static void expect_cache_agrees(const ts_model *m, const int32_t *ids, int n, const float *full,
+                                float *step) {
+    const int V = m->c.vocab_size;
+    for (int split = 1; split <= 3; split += 2) {
+        ts_session *s;
+        assert_int_equal(ts_session_new(m, 0, &s), TS_OK);
+        assert_int_equal(ts_session_feed(s, ids, split, step), TS_OK);
+        double worst = 0;
+        for (int i = split; i < n; i++) {
+            assert_int_equal(ts_session_feed(s, &ids[i], 1, step), TS_OK);
+            worst = fmax(worst, row_diff(step, full + (size_t)i * V, 0, V));
+        }
+        assert_true(worst < 1e-4);
+        ts_session_free(s);
+    }
+}
+
 static void test_grid_positions_and_cache(void **state) {
     ts_model_config cf = tu_tiny_decoder_config();
     cf.n_heads = 4, cf.n_layers = 3;
@@ -390,25 +418,9 @@ static void test_grid_positions_and_cache(void **state) {
     memcpy(flat->params, m->params, sizeof(float) * m->n_params);
     assert_int_equal(ts_model_logits(flat, ids, n, other), TS_OK);
     assert_memory_equal(full, other, sizeof(float) * 2 * V);
-    double diff = 0;
-    for (int v = 0; v < V; v++)
-        diff = fmax(diff, fabs(full[2 * V + v] - other[2 * V + v]));
-    assert_true(diff > 1e-3);
-    /* the KV cache places codes as the batched forward does: token by token,
-     * and after a prompt that ends inside a grid */
-    for (int split = 1; split <= 3; split += 2) {
-        ts_session *s;
-        assert_int_equal(ts_session_new(m, 0, &s), TS_OK);
-        assert_int_equal(ts_session_feed(s, ids, split, step), TS_OK);
-        double worst = 0;
-        for (int i = split; i < n; i++) {
-            assert_int_equal(ts_session_feed(s, &ids[i], 1, step), TS_OK);
-            for (int v = 0; v < V; v++)
-                worst = fmax(worst, fabs(step[v] - full[i * V + v]));
-        }
-        assert_true(worst < 1e-4);
-        ts_session_free(s);
-    }
+    assert_true(row_diff(full, other, 2, V) > 1e-3);
+    /* the KV cache places codes as the batched forward does */
+    expect_cache_agrees(m, ids, n, full, step);
     /* grid mixing on the same weights: a grid's first code has no
      * neighbours read before it, so the logits agree up to it and differ
      * from the second code on; the KV cache mixes as the batched pass does;
@@ -425,23 +437,8 @@ static void test_grid_positions_and_cache(void **state) {
             mix->w.grid_mix[j] = 0.4f * ts_rng_normal(&r);
         assert_int_equal(ts_model_logits(mix, ids, n, other), TS_OK);
         assert_memory_equal(full, other, sizeof(float) * 2 * V);
-        double moved = 0;
-        for (int v = 0; v < V; v++)
-            moved = fmax(moved, fabs(full[2 * V + v] - other[2 * V + v]));
-        assert_true(moved > 1e-3);
-        for (int split = 1; split <= 3; split += 2) {
-            ts_session *s;
-            assert_int_equal(ts_session_new(mix, 0, &s), TS_OK);
-            assert_int_equal(ts_session_feed(s, ids, split, step), TS_OK);
-            double worst = 0;
-            for (int i = split; i < n; i++) {
-                assert_int_equal(ts_session_feed(s, &ids[i], 1, step), TS_OK);
-                for (int v = 0; v < V; v++)
-                    worst = fmax(worst, fabs(step[v] - other[i * V + v]));
-            }
-            assert_true(worst < 1e-4);
-            ts_session_free(s);
-        }
+        assert_true(row_diff(full, other, 2, V) > 1e-3);
+        expect_cache_agrees(mix, ids, n, other, step);
         char *mdir = tu_mkdtemp();
         const char *mpath = tu_path(mdir, "mix.gguf");
         assert_int_equal(ts_model_save(mix, mpath), TS_OK);
