@@ -10,7 +10,10 @@
 #   SHARD_DIR: a `make model` output folder (shards/, tokenizer.gguf,
 #   vq.gguf), e.g. build/default-model; defaults: 40 steps, 3 runs, 2 threads.
 #   OLD_DIR=DIR: the old binary trains on DIR's shards instead (a change in
-#   how shards are written); then the losses differ.
+#   how shards are written); then the losses differ. OLD_FLAGS, NEW_FLAGS:
+#   train-mm options for each side (e.g. the cost of a recipe switch, one
+#   binary twice: OLD_FLAGS="--tie-codes --rope-2d" NEW_FLAGS="$OLD_FLAGS
+#   --grid-mix" bench/run_train_mm.sh build/tessera DIR).
 set -e
 cd "$(dirname "$0")/.."
 USAGE="usage: bench/run_train_mm.sh OLD_BINARY SHARD_DIR [STEPS] [REPS] [THREADS]"
@@ -27,9 +30,10 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # the last progress line's "N answer tok/s" and the summary
 # "train-mm: N steps, loss L, val loss V, T tokens/s ..." -> "T A L"
-run() { # BINARY DIR
+run() { # BINARY DIR FLAGS
+    # shellcheck disable=SC2086 # FLAGS is a list of options
     "$1" train-mm --shards "$2/shards" --tokenizer "$2/tokenizer.gguf" --vq "$2/vq.gguf" \
-        -o "$tmp/m.gguf" --steps "$STEPS" --eval-every 100000 --config "$CONFIG" -t "$THREADS" 2>&1 |
+        -o "$tmp/m.gguf" --steps "$STEPS" --eval-every 100000 --config "$CONFIG" -t "$THREADS" $3 2>&1 |
         tr '\r' '\n' | awk '/answer tok\/s/ { a = $0; sub(/ answer tok\/s.*/, "", a); sub(/.*\| /, "", a) }
           /^train-mm: .* tokens\/s/ { l = $0; sub(/.*steps, loss /, "", l); sub(/,.*/, "", l)
             t = $0; sub(/ tokens\/s.*/, "", t); sub(/.*, /, "", t); print t, a, l }'
@@ -37,8 +41,8 @@ run() { # BINARY DIR
 median() { sort -g | awk '{v[NR] = $1} END {print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 r=1
 while [ "$r" -le "$REPS" ]; do
-    o=$(run "$OLD" "$OLD_DIR")
-    n=$(run "$NEW" "$DIR")
+    o=$(run "$OLD" "$OLD_DIR" "${OLD_FLAGS:-}")
+    n=$(run "$NEW" "$DIR" "${NEW_FLAGS:-}")
     echo "run $r: old $o, new $n (tokens/s answer-tokens/s loss)" >&2
     for k in 1 2 3; do
         echo "$o" | cut -d' ' -f$k >>"$tmp/old.$k"
@@ -53,6 +57,6 @@ no=$(median <"$tmp/new.1") na=$(median <"$tmp/new.2")
 printf 'train-mm, %s steps of 8 x 256, %s thread(s), median of %s runs; new on %s, old on %s\n' \
     "$STEPS" "$THREADS" "$REPS" "$DIR" "$OLD_DIR"
 printf '%-40s %12s %16s\n' binary "tokens/s" "answer tokens/s"
-printf '%-40s %12.0f %16.0f\n' "$OLD" "$mo" "$ma" "$NEW" "$no" "$na"
+printf '%-40s %12.0f %16.0f\n' "$OLD ${OLD_FLAGS:-}" "$mo" "$ma" "$NEW ${NEW_FLAGS:-}" "$no" "$na"
 awk -v o="$mo" -v n="$no" -v oa="$ma" -v na="$na" -v s="$same" \
     'BEGIN {printf "ratio new / old: %.2fx tokens/s, %.2fx answer tokens/s (%s)\n", n / o, na / oa, s}'
