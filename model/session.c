@@ -590,6 +590,7 @@ struct ts_generator {
     const ts_model *m;
     ts_session **s; /* [cap] one per view, made when first needed */
     int cap;
+    int len;              /* the tokens every session's cache holds */
     float *logits;        /* [V·(cap + 3)]: a row per view, the mixed row, the sampler's 2V */
     const int32_t **next; /* [cap] each view's next token: the one drawn */
     int *ones;            /* [cap] */
@@ -614,10 +615,12 @@ void ts_generator_free(ts_generator *g) {
     free(g);
 }
 
-/* Room for n_views views whose caches hold need[v] tokens: a session is
- * made again only when it is too short, so a run of similar items settles
- * on one set of caches. */
-static ts_status generator_fit(ts_generator *g, int n_views, const int *need) {
+/* Room for n_views views whose caches hold need tokens. Every session has
+ * the one length g->len, so the views' prompts always go through one
+ * batched pass (ts_sessions_feed batches caches of one length only); the
+ * sessions are made again only when an item needs longer caches, so a run
+ * of similar items settles on one set. */
+static ts_status generator_fit(ts_generator *g, int n_views, int need) {
     if (n_views > g->cap) {
         ts_session **s = realloc(g->s, sizeof *s * (size_t)n_views);
         if (!s) return ts_fail(TS_ERR_NOMEM, "model: out of memory");
@@ -633,14 +636,19 @@ static ts_status generator_fit(ts_generator *g, int n_views, const int *need) {
         free(g->logits), free(g->next), free(g->ones);
         g->logits = logits, g->next = next, g->ones = ones, g->cap = n_views;
     }
+    if (need > g->len) {
+        for (int v = 0; v < g->cap; v++) {
+            ts_session_free(g->s[v]);
+            g->s[v] = NULL;
+        }
+        g->len = need;
+    }
     for (int v = 0; v < n_views; v++) {
-        if (g->s[v] && g->s[v]->max_len >= need[v]) {
+        if (g->s[v]) {
             ts_session_reset(g->s[v]);
             continue;
         }
-        ts_session_free(g->s[v]);
-        g->s[v] = NULL;
-        ts_status st = ts_session_new(g->m, need[v], &g->s[v]);
+        ts_status st = ts_session_new(g->m, g->len, &g->s[v]);
         if (st) return st;
     }
     return TS_OK;
@@ -653,17 +661,15 @@ ts_status ts_generator_run(ts_generator *g, ts_pool *pool, const int32_t *const 
     const ts_model *m = g->m;
     *n_made = 0;
     if (n_views < 1) return ts_fail(TS_ERR_USAGE, "model: generation needs a view");
-    int *need = malloc(sizeof *need * (size_t)n_views);
-    if (!need) return ts_fail(TS_ERR_NOMEM, "model: out of memory");
-    ts_status st = TS_OK;
     /* caches only as long as the answer can get: a few hundred KB per view
      * rather than the whole context's MB */
-    for (int v = 0; !st && v < n_views; v++) {
-        if (n_prompts[v] < 1) st = ts_fail(TS_ERR_USAGE, "model: generation needs a prompt");
-        need[v] = max_new > m->c.context - n_prompts[v] ? m->c.context : n_prompts[v] + max_new;
+    int need = 0;
+    for (int v = 0; v < n_views; v++) {
+        if (n_prompts[v] < 1) return ts_fail(TS_ERR_USAGE, "model: generation needs a prompt");
+        int n = max_new > m->c.context - n_prompts[v] ? m->c.context : n_prompts[v] + max_new;
+        need = n > need ? n : need;
     }
-    if (!st) st = generator_fit(g, n_views, need);
-    free(need);
+    ts_status st = generator_fit(g, n_views, need);
     if (st) return st;
     const int V = m->c.vocab_size;
     ts_session **s = g->s;
