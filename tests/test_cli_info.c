@@ -19,7 +19,7 @@ typedef struct {
     size_t bytes;
 } fixture;
 
-/* a tokenizer and a decoder (matrices f16, 2-D RoPE over 2 x 2 grids), no VQ-VAE */
+/* a tokenizer and a decoder (matrices f16, 2-D RoPE over 2 x 2 grids, grid mixing), no VQ-VAE */
 static int setup(void **state) {
     fixture *f = calloc(1, sizeof *f);
     f->dir = tu_mkdtemp();
@@ -35,7 +35,7 @@ static int setup(void **state) {
     mc.d_model = 32, mc.n_heads = 2, mc.head_dim = 16, mc.n_layers = 2, mc.n_dense_layers = 1;
     mc.ffn_hidden = 32, mc.n_experts = 4, mc.n_experts_used = 2, mc.n_shared = 1;
     mc.expert_hidden = 16, mc.context = 64;
-    mc.image_grid = 2, mc.image_token = ts_vocab_special(&v, TS_TOK_IMG);
+    mc.image_grid = 2, mc.image_token = ts_vocab_special(&v, TS_TOK_IMG), mc.grid_mix = 1;
     ts_model *m;
     assert_int_equal(ts_model_new(&mc, 5, &m), TS_OK);
     f->n_params = ts_model_n_params(m);
@@ -88,7 +88,8 @@ static void test_tiny_model_text_and_json(void **state) {
              f->n_text + 9 + 16, f->n_text);
     expect_line(r.out, line);
     expect_line(r.out, "decoder:     d_model 32, 2 heads x 16, 2 blocks (1 dense), experts 4 / 2 "
-                       "active + 1 shared, context 64, 2-D RoPE over 2 x 2 image codes\n");
+                       "active + 1 shared, context 64, 2-D RoPE over 2 x 2 image codes mixed "
+                       "with their neighbours\n");
     snprintf(line, sizeof line, "             %lld tensors, ", (long long)f->n_tensors);
     expect_line(r.out, line);
     expect_line(r.out, "parameters (f32, f16)\n"); /* norms and biases stay f32 */
@@ -107,7 +108,7 @@ static void test_tiny_model_text_and_json(void **state) {
     expect_line(r.out, line); /* all of the file's tensors are the decoder's */
     expect_line(r.out, "\"d_model\":32,\"heads\":2,\"head_dim\":16,\"blocks\":2,\"dense_blocks\":1,"
                        "\"experts\":4,\"experts_active\":2,\"experts_shared\":1,\"context\":64,"
-                       "\"image_grid\":2,");
+                       "\"image_grid\":2,\"grid_mix\":true,");
     /* the f32 and f16 shares add up to the model's parameter count */
     long long f32 = -1, f16 = -1;
     const char *d = strstr(r.out, "\"decoder\":");
