@@ -201,10 +201,9 @@ static model_sizes read_sizes(const ts_gguf *g) {
     z.context = key_int(g, "tessera.context_length");
     z.image_grid = key_int(g, "tessera.rope.image_grid");
     if (z.image_grid < 0) z.image_grid = 0;
-    z.grid_mix = false;
-    if (ts_gguf_find_key(g, "tessera.image_grid_mix") >= 0 &&
-        ts_gguf_get_bool(g, "tessera.image_grid_mix", &z.grid_mix))
-        z.grid_mix = false;
+    z.grid_mix = false; /* absent, or not a bool: no mixing (get_bool leaves it then) */
+    if (ts_gguf_find_key(g, "tessera.image_grid_mix") >= 0)
+        (void)ts_gguf_get_bool(g, "tessera.image_grid_mix", &z.grid_mix);
     return z;
 }
 
