@@ -177,6 +177,7 @@ typedef struct {
     long long d_model, heads, head_dim, blocks, dense, experts, used, shared, context;
     long long image_grid; /* 0: 1-D RoPE positions for every token */
     bool grid_mix;        /* image codes mixed with their neighbours */
+    long long mix_neighbours; /* how many: 2R(R+1) for reach R (0: no mixing) */
 } model_sizes;
 
 static model_sizes read_sizes(const ts_gguf *g) {
@@ -204,6 +205,9 @@ static model_sizes read_sizes(const ts_gguf *g) {
     z.grid_mix = false; /* absent, or not a bool: no mixing (get_bool leaves it then) */
     if (ts_gguf_find_key(g, "tessera.image_grid_mix") >= 0)
         (void)ts_gguf_get_bool(g, "tessera.image_grid_mix", &z.grid_mix);
+    long long reach = key_int(g, "tessera.image_grid_mix_reach");
+    if (reach < 1) reach = 1; /* absent: files from before the key */
+    z.mix_neighbours = z.grid_mix ? 2 * reach * (reach + 1) : 0;
     return z;
 }
 
@@ -255,9 +259,9 @@ static void print_gguf(const char *path, const ts_gguf *g, uint32_t version, siz
             printf(",\"decoder\":{\"d_model\":%lld,\"heads\":%lld,\"head_dim\":%lld,"
                    "\"blocks\":%lld,\"dense_blocks\":%lld,\"experts\":%lld,"
                    "\"experts_active\":%lld,\"experts_shared\":%lld,\"context\":%lld,"
-                   "\"image_grid\":%lld,\"grid_mix\":%s,",
+                   "\"image_grid\":%lld,\"grid_mix\":%s,\"grid_mix_neighbours\":%lld,",
                    z.d_model, z.heads, z.head_dim, z.blocks, z.dense, z.experts, z.used, z.shared,
-                   z.context, z.image_grid, z.grid_mix ? "true" : "false");
+                   z.context, z.image_grid, z.grid_mix ? "true" : "false", z.mix_neighbours);
             print_part_json(&parts[PART_DECODER]);
             printf("}");
         }
@@ -303,7 +307,7 @@ static void print_gguf(const char *path, const ts_gguf *g, uint32_t version, siz
         printf(", context %lld", z.context);
         if (z.image_grid > 0)
             printf(", 2-D RoPE over %lld x %lld image codes", z.image_grid, z.image_grid);
-        if (z.grid_mix) printf(" mixed with their neighbours");
+        if (z.grid_mix) printf(" mixed with their %lld neighbours", z.mix_neighbours);
         printf("\n");
         print_part_text("", &parts[PART_DECODER]);
     }

@@ -36,6 +36,9 @@ static void usage(void) {
            "  --grid-mix         (with --rope-2d) each image code's input adds a learned\n"
            "                     map of its four neighbours read before it (up-left, up,\n"
            "                     up-right, left): the first block sees patches of codes\n"
+           "  --grid-mix-reach R the same over R rows above (2R+1 codes each) and the R\n"
+           "                     codes to the left: 2R(R+1) neighbours (R in 1..3;\n"
+           "                     --grid-mix is R = 1)\n"
            "  --code-swap I,A    swap I %% of the image codes and A %% of the audio codes\n"
            "                     of each train row for one of their 3 nearest codebook\n"
            "                     neighbours (among the codes of that modality), drawn\n"
@@ -53,9 +56,9 @@ int cmd_train_mm(int argc, char **argv) {
     const char *shards = NULL, *tok_path = NULL, *vq_path = NULL, *out = NULL, *config = NULL;
     const char *ckpt = NULL, *resume = NULL, *swap_arg = NULL;
     double swap[2] = {0, 0};
-    long threads = 0, seed = 1, eval_every = 200;
+    long threads = 0, seed = 1, eval_every = 200, grid_mix = 0;
     double time_limit = 0;
-    bool q8 = false, tie_codes = false, rope_2d = false, grid_mix = false;
+    bool q8 = false, tie_codes = false, rope_2d = false;
     ts_train_config tc = ts_train_config_default();
     tc.steps = 3000, tc.lr = 2e-3f, tc.gate_penalty = 0.01f;
     for (int i = 1; i < argc; i++) {
@@ -92,11 +95,11 @@ int cmd_train_mm(int argc, char **argv) {
         NUM("--seed", 0, 1L << 62, seed) NUM("-t", 1, 1024, threads)
         DBL("--lr", 0, 10, tc.lr) DBL("--min-lr", 0, 10, tc.min_lr)
         DBL("--time-limit", 0, 1e9, time_limit) DBL("--gate-penalty", 0, 100, tc.gate_penalty)
-        DBL("--ema", 0, 0.999999, tc.ema)
+        DBL("--ema", 0, 0.999999, tc.ema) NUM("--grid-mix-reach", 1, 3, grid_mix)
         else if (!strcmp(a, "--q8")) q8 = true;
         else if (!strcmp(a, "--tie-codes")) tie_codes = true;
         else if (!strcmp(a, "--rope-2d")) rope_2d = true;
-        else if (!strcmp(a, "--grid-mix")) grid_mix = true;
+        else if (!strcmp(a, "--grid-mix")) grid_mix = grid_mix ? grid_mix : 1;
         else return cli_usage(argv[0], "unknown argument '%s'", a);
         /* clang-format on */
 #undef STR
@@ -105,7 +108,7 @@ int cmd_train_mm(int argc, char **argv) {
     }
     if (!shards || !tok_path || !vq_path || !out)
         return cli_usage(argv[0], "--shards, --tokenizer, --vq and -o are all needed");
-    if (grid_mix && !rope_2d) return cli_usage(argv[0], "--grid-mix needs --rope-2d");
+    if (grid_mix && !rope_2d) return cli_usage(argv[0], "grid mixing needs --rope-2d");
     char end;
     if (swap_arg && (sscanf(swap_arg, "%lf,%lf%c", &swap[0], &swap[1], &end) != 2 ||
                      !(swap[0] >= 0 && swap[0] <= 100 && swap[1] >= 0 && swap[1] <= 100)))
@@ -129,7 +132,7 @@ int cmd_train_mm(int argc, char **argv) {
     if (!s && rope_2d) {
         mc.image_grid = ts_vq_get_config(vq)->image_size / TS_VQ_DOWN;
         mc.image_token = ts_vocab_special(&voc, TS_TOK_IMG);
-        mc.grid_mix = grid_mix;
+        mc.grid_mix = (int)grid_mix;
     }
     if (!s && tc.seq_len > mc.context) tc.seq_len = mc.context;
     if (!s && (s = ts_model_config_check(&mc))) {}

@@ -78,8 +78,8 @@ static void layout(const ts_model *m, ts_acts *a, bump *b) {
     a->hide = TAKE_I(b, 2 * N);
     if (c->grid_mix) {
         a->mix_rows = TAKE_I(b, N);
-        a->mix_nb = TAKE_I(b, 4 * N);
-        a->mix_in = TAKE_F(b, 4 * N * D);
+        a->mix_nb = TAKE_I(b, ts_grid_mix_width(c) * N);
+        a->mix_in = TAKE_F(b, ts_grid_mix_width(c) * N * D);
     }
     if (a->train) {
         a->dx = TAKE_F(b, N * D);

@@ -56,8 +56,8 @@ ts_status ts_model_config_check(const ts_model_config *c) {
          "image_grid must be in [0, 256], its square below context");
     NEED(c->image_grid == 0 || (c->image_token >= 0 && c->image_token < c->vocab_size),
          "image_token must be in [0, vocab_size)");
-    NEED(c->grid_mix == 0 || (c->grid_mix == 1 && c->image_grid > 0),
-         "grid_mix must be 0, or 1 with an image_grid");
+    NEED(c->grid_mix == 0 || (c->grid_mix >= 1 && c->grid_mix <= 3 && c->image_grid > 0),
+         "grid_mix must be 0, or in [1, 3] with an image_grid");
 #undef NEED
     return TS_OK;
 }
@@ -221,7 +221,7 @@ static ts_status build_table(const ts_model_config *c, table *t) {
         align(t);
     }
     if (c->grid_mix) { /* last: the other tensors keep their seeded values */
-        rc |= add(t, "grid_mix.weight", 2, 4 * D, D, 0, true, true);
+        rc |= add(t, "grid_mix.weight", 2, ts_grid_mix_width(c) * D, D, 0, true, true);
         align(t);
     }
     if (rc) {
@@ -398,6 +398,8 @@ ts_status ts_model_add_to_gguf_as(const ts_model *m, ts_gguf_writer *w, ts_dtype
         ts_gguf_set_u32(w, "tessera.rope.image_token_id", (uint32_t)m->c.image_token);
     }
     if (m->c.grid_mix) ts_gguf_set_bool(w, "tessera.image_grid_mix", true);
+    if (m->c.grid_mix > 1) /* absent: reach 1, as files from before the key */
+        ts_gguf_set_u32(w, "tessera.image_grid_mix_reach", (uint32_t)m->c.grid_mix);
     for (int i = 0; i < m->n_info; i++) {
         const ts_param_info *p = &m->info[i];
         ts_dtype dt = p->n_dims >= 2 ? dtype : TS_DTYPE_F32;
@@ -452,6 +454,12 @@ ts_status ts_model_load_gguf(const ts_gguf *g, const char *path, ts_model **out)
         if (ts_gguf_get_bool(g, "tessera.image_grid_mix", &mix))
             return ts_fail(TS_ERR_INPUT, "%s: decoder keys: %s", path, ts_last_error());
         c.grid_mix = mix;
+    }
+    if (c.grid_mix && ts_gguf_find_key(g, "tessera.image_grid_mix_reach") >= 0) {
+        uint32_t reach;
+        if (ts_gguf_get_u32(g, "tessera.image_grid_mix_reach", &reach))
+            return ts_fail(TS_ERR_INPUT, "%s: decoder keys: %s", path, ts_last_error());
+        c.grid_mix = reach > 3 ? 4 : (int)reach; /* out of range: refused by the check below */
     }
     if (ts_model_config_check(&c))
         return ts_fail(TS_ERR_INPUT, "%s: bad decoder sizes: %s", path, ts_last_error());

@@ -39,7 +39,7 @@ typedef struct {
     float *tok_embd; /* [V, D] */
     float *out_norm; /* [D] */
     float *output;   /* [V, D] (= tok_embd when tied) */
-    float *grid_mix; /* [D, 4D] (ts_model_config.grid_mix; NULL without) */
+    float *grid_mix; /* [D, W·D] (ts_model_config.grid_mix, ts_grid_mix_width; NULL without) */
 } ts_weights;
 
 struct ts_model {
@@ -81,6 +81,12 @@ static inline int ts_grid_next_cell(const ts_model_config *c, const int32_t *ids
     return k;
 }
 
+/* The neighbours each grid code is mixed with (ts_model_config.grid_mix):
+ * R rows of 2R+1 above it and R to its left; 0 without mixing. */
+static inline int ts_grid_mix_width(const ts_model_config *c) {
+    return 2 * c->grid_mix * (c->grid_mix + 1);
+}
+
 /* Activations of a batched forward over B sequences of T tokens (N = B·T).
  * In inference mode every layer shares one set of buffers. */
 typedef struct {
@@ -120,9 +126,10 @@ typedef struct {
     int32_t *pos;  /* [N] 1-D positions */
     int32_t *rope_row, *rope_col; /* [N] each their RoPE positions (ts_grid_positions) */
     int32_t *hide; /* [N,2] keys each token does not see (ts_attention_head_forward) */
-    /* grid mixing (model/grid_mix.c): the n_mix grid codes' rows, their
-     * four neighbours' rows (-1: off the grid) and the neighbours'
-     * embeddings side by side, [N], [N,4], [N,4D]; NULL without grid_mix */
+    /* grid mixing (model/grid_mix.c): the n_mix grid codes' rows, their W
+     * neighbours' rows (-1: off the grid) and the neighbours' embeddings
+     * side by side, [N], [N,W], [N,W·D] (W = ts_grid_mix_width); NULL
+     * without grid_mix */
     int32_t *mix_rows, *mix_nb;
     float *mix_in;
     int n_mix;
@@ -148,7 +155,7 @@ void ts_grid_mix_forward(const ts_model *m, ts_pool *pool, ts_acts *a, const int
 void ts_grid_mix_backward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32_t *ids,
                           const ts_weights *g);
 /* The same for token i of a sequence whose earlier tokens are ids[0..i]
- * (decoding one token at a time): x += W·in, in a [5D] scratch. */
+ * (decoding one token at a time): x += W·in, in a [(W+1)D] scratch. */
 void ts_grid_mix_token(const ts_model *m, const int32_t *ids, int i, float *in, float *x);
 
 /* Allocates activations (and backward scratch when train). */

@@ -54,7 +54,7 @@ struct ts_session {
     float *fpart;   /* [n_tasks, D] each FFN task's share of the down projection */
     float *s;       /* [E] router affinities */
     float *logits;  /* [V] */
-    float *gmix;    /* [5D] grid mixing's scratch (ts_grid_mix_token) */
+    float *gmix;    /* [(W+1)D] grid mixing's scratch (ts_grid_mix_token; W neighbours) */
     ts_scratch scratch; /* a prefill's activations, kept for the next one */
     int max_tasks, n_tasks;
     ffn_task *tasks;
@@ -79,22 +79,22 @@ ts_status ts_session_new(const ts_model *m, int max_len, ts_session **out) {
     if (T < 1) T = 1;
     size_t cache = (size_t)c->n_layers * max_len * HD;
     size_t sizes[] = {
-        cache,                    /* kc */
-        cache,                    /* vc */
-        D,                        /* x */
-        D,                        /* xn */
-        H,                        /* gl */
-        H,                        /* gm */
-        HD,                       /* q */
-        HD,                       /* att */
-        H * (size_t)max_len,      /* scores */
-        H * D,                    /* hpart */
-        T * 2 * FFN_CHUNK,        /* h */
-        T * FFN_CHUNK,            /* a */
-        T * D,                    /* fpart */
-        (size_t)c->n_experts + 1, /* s */
-        (size_t)c->vocab_size,    /* logits */
-        c->grid_mix ? 5 * D : 0,  /* gmix */
+        cache,                                                    /* kc */
+        cache,                                                    /* vc */
+        D,                                                        /* x */
+        D,                                                        /* xn */
+        H,                                                        /* gl */
+        H,                                                        /* gm */
+        HD,                                                       /* q */
+        HD,                                                       /* att */
+        H * (size_t)max_len,                                      /* scores */
+        H * D,                                                    /* hpart */
+        T * 2 * FFN_CHUNK,                                        /* h */
+        T * FFN_CHUNK,                                            /* a */
+        T * D,                                                    /* fpart */
+        (size_t)c->n_experts + 1,                                 /* s */
+        (size_t)c->vocab_size,                                    /* logits */
+        c->grid_mix ? (size_t)(ts_grid_mix_width(c) + 1) * D : 0, /* gmix */
     };
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)

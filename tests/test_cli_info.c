@@ -89,7 +89,7 @@ static void test_tiny_model_text_and_json(void **state) {
     expect_line(r.out, line);
     expect_line(r.out, "decoder:     d_model 32, 2 heads x 16, 2 blocks (1 dense), experts 4 / 2 "
                        "active + 1 shared, context 64, 2-D RoPE over 2 x 2 image codes mixed "
-                       "with their neighbours\n");
+                       "with their 4 neighbours\n");
     snprintf(line, sizeof line, "             %lld tensors, ", (long long)f->n_tensors);
     expect_line(r.out, line);
     expect_line(r.out, "parameters (f32, f16)\n"); /* norms and biases stay f32 */
@@ -108,7 +108,7 @@ static void test_tiny_model_text_and_json(void **state) {
     expect_line(r.out, line); /* all of the file's tensors are the decoder's */
     expect_line(r.out, "\"d_model\":32,\"heads\":2,\"head_dim\":16,\"blocks\":2,\"dense_blocks\":1,"
                        "\"experts\":4,\"experts_active\":2,\"experts_shared\":1,\"context\":64,"
-                       "\"image_grid\":2,\"grid_mix\":true,");
+                       "\"image_grid\":2,\"grid_mix\":true,\"grid_mix_neighbours\":4,");
     /* the f32 and f16 shares add up to the model's parameter count */
     long long f32 = -1, f16 = -1;
     const char *d = strstr(r.out, "\"decoder\":");

@@ -63,12 +63,13 @@ static void test_full_backward_matches_finite_differences(void **state) {
      * untied with 2-D RoPE over 2 x 2 grids of codes after token 5, and
      * untied with the head and the last block's FFN on the counted rows only,
      * and tied with 2-D RoPE and grid mixing (its matrix and the neighbours'
-     * embeddings) */
-    for (int variant = 0; variant < 6; variant++) {
-        int tied = variant == 1 || variant == 5;
+     * embeddings) of reach 1 and of reach 2 (12 neighbours, most off the
+     * 2 x 2 grid: the others sit elsewhere in the matrix) */
+    for (int variant = 0; variant < 7; variant++) {
+        int tied = variant == 1 || variant >= 5;
         cf.tied_output = tied;
-        cf.image_grid = variant == 3 || variant == 5 ? 2 : 0, cf.image_token = 5;
-        cf.grid_mix = variant == 5;
+        cf.image_grid = variant == 3 || variant >= 5 ? 2 : 0, cf.image_token = 5;
+        cf.grid_mix = variant == 5 ? 1 : variant == 6 ? 2 : 0;
         full_ctx c = {.lambda = 0.3f, .alpha = 0.2f};
         int bad = 0;
         assert_int_equal(ts_model_new(&cf, 3, &c.m), TS_OK);
@@ -97,7 +98,7 @@ static void test_full_backward_matches_finite_differences(void **state) {
                 c.targets[b * 5 + t] = (int32_t)ts_rng_below(&r, 11);
                 c.w[b * 5 + t] = t == 1 ? 0.0f : 1.0f / 8; /* masked position */
             }
-        if (variant == 3 || variant == 5) { /* a whole grid in row 0, the start of one in row 1 */
+        if (variant == 3 || variant >= 5) { /* a whole grid in row 0, the start of one in row 1 */
             const int32_t grid_ids[10] = {5, 1, 2, 3, 4, 7, 9, 5, 2, 8};
             memcpy(c.ids, grid_ids, sizeof grid_ids);
         }
@@ -448,8 +449,10 @@ static void test_grid_positions_and_cache(void **state) {
         tu_rmdir(mdir);
         ts_model_free(mix_back);
         ts_model_free(mix);
-        /* a grid to mix is needed */
+        /* a grid to mix is needed, and a reach in [1, 3] */
         xc.image_grid = 0;
+        assert_int_equal(ts_model_config_check(&xc), TS_ERR_USAGE);
+        xc.image_grid = 2, xc.grid_mix = 4;
         assert_int_equal(ts_model_config_check(&xc), TS_ERR_USAGE);
     }
     /* a model without grids writes no grid keys, and loads without them */
@@ -468,6 +471,71 @@ static void test_grid_positions_and_cache(void **state) {
     free(full), free(other), free(step);
     ts_model_free(m);
     ts_model_free(flat);
+}
+
+/* W·[neighbours] as a reach-R mixing adds it to token i, with the
+ * neighbours given by hand: slot[t] >= 0 is the row of ids read into the
+ * matrix's column block t (-1: off the grid, zeros). */
+static void expect_mix(const ts_model *m, const int32_t *ids, int i, const int *slot) {
+    const int D = m->c.d_model, W = ts_grid_mix_width(&m->c);
+    float in[25 * 8], x[8] = {0};
+    assert_true(D == 8 && W <= 24);
+    ts_grid_mix_token(m, ids, i, in, x);
+    for (int d = 0; d < D; d++) {
+        double want = 0;
+        for (int t = 0; t < W; t++)
+            for (int e = 0; slot[t] >= 0 && e < D; e++)
+                want += (double)m->w.grid_mix[(size_t)d * W * D + (size_t)t * D + e] *
+                        m->w.tok_embd[(size_t)ids[slot[t]] * D + e];
+        if (fabs(x[d] - want) > 1e-5) fail_msg("token %d, dim %d: %g, want %g", i, d, x[d], want);
+    }
+}
+
+/* The neighbourhood grows with the reach: on a 3 x 3 grid the mixing reads
+ * exactly the codes up to R rows above (2R+1 wide) and R to the left; the
+ * KV cache agrees with the batched pass; the file keeps the reach (and a
+ * reach-1 file is written as before the reach had a key). */
+static void test_grid_mix_reach(void **state) {
+    ts_model_config cf = tu_tiny_decoder_config();
+    cf.image_grid = 3, cf.image_token = 3;
+    enum { n = 14 };
+    /* text, the image token, 9 codes in cells 0..8 at rows 2..10, text */
+    const int32_t ids[n] = {7, 3, 0, 1, 2, 4, 5, 6, 7, 8, 9, 10, 2, 5};
+    /* the code in cell (2, 2) at row 10, and in cell (1, 0) at row 5 */
+    const int r1_22[4] = {6, 7, -1, 9};
+    const int r2_22[12] = {2, 3, 4, -1, -1, 5, 6, 7, -1, -1, 8, 9};
+    const int r2_10[12] = {-1, -1, -1, -1, -1, -1, -1, 2, 3, 4, -1, -1};
+    const int V = cf.vocab_size;
+    float *full = malloc(sizeof(float) * n * V), *step = malloc(sizeof(float) * V);
+    for (int R = 1; R <= 3; R++) {
+        cf.grid_mix = R;
+        ts_model *m, *back;
+        assert_int_equal(ts_model_new(&cf, 11, &m), TS_OK);
+        scramble(m, 12, 0.4f);
+        ts_rng r;
+        ts_rng_seed(&r, 13);
+        for (int j = 0; j < ts_grid_mix_width(&cf) * cf.d_model * cf.d_model; j++)
+            m->w.grid_mix[j] = 0.4f * ts_rng_normal(&r);
+        if (R == 1) expect_mix(m, ids, 10, r1_22);
+        if (R == 2) expect_mix(m, ids, 10, r2_22), expect_mix(m, ids, 5, r2_10);
+        assert_int_equal(ts_model_logits(m, ids, n, full), TS_OK);
+        expect_cache_agrees(m, ids, n, full, step);
+        char *dir = tu_mkdtemp();
+        const char *path = tu_path(dir, "reach.gguf");
+        assert_int_equal(ts_model_save(m, path), TS_OK);
+        ts_gguf *g;
+        assert_int_equal(ts_gguf_open(path, &g), TS_OK);
+        assert_int_equal(ts_gguf_find_key(g, "tessera.image_grid_mix_reach") >= 0, R > 1);
+        ts_gguf_close(g);
+        assert_int_equal(ts_model_load(path, &back), TS_OK);
+        assert_int_equal(back->c.grid_mix, R);
+        assert_int_equal(back->n_params, m->n_params);
+        assert_memory_equal(back->params, m->params, sizeof(float) * m->n_params);
+        tu_rmdir(dir);
+        ts_model_free(back);
+        ts_model_free(m);
+    }
+    free(full), free(step);
 }
 
 /* ---- a shared prefix scored once, its continuations from the cache -------------------------- */
@@ -1302,6 +1370,7 @@ int main(void) {
         cmocka_unit_test(test_backward_on_a_pool_matches_one_thread),
         cmocka_unit_test(test_kv_cache_matches_full_forward),
         cmocka_unit_test(test_grid_positions_and_cache),
+        cmocka_unit_test(test_grid_mix_reach),
         cmocka_unit_test(test_continuations_match_full_scoring),
         cmocka_unit_test(test_continuations_after_views),
         cmocka_unit_test(test_gguf_round_trip_and_scoring),

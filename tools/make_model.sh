@@ -27,9 +27,10 @@
 # free rows), LM_SEED (2: the decoder's seed, train-mm -s; the default
 # model's, the lower val loss of the two seeds tried), ROPE_2D (1: 2-D
 # RoPE over the image codes' grid rows and columns, train-mm --rope-2d;
-# 0: the codes at raster positions), GRID_MIX (1: each image code's input
-# adds a learned map of its four neighbours read before it, train-mm
-# --grid-mix, with ROPE_2D=1; default 0), CODE_SWAP (I,A:
+# 0: the codes at raster positions), GRID_MIX (R: each image code's input
+# adds a learned map of its neighbours read before it, R rows above and R
+# codes to its left, train-mm --grid-mix-reach R, with ROPE_2D=1; 1: its
+# four nearest, --grid-mix; default 0), CODE_SWAP (I,A:
 # percent of the image and audio codes the decoder reads swapped for a
 # codebook neighbour, train-mm --code-swap; default 0,0), EMA (decay of the
 # moving average of the decoder's weights that is written as the model,
@@ -177,7 +178,7 @@ if [ ! -s "$OUT/tessera.gguf" ]; then
   FLAGS=""
   [ "$TIE_CODES" = 1 ] && FLAGS="--tie-codes"
   [ "$ROPE_2D" = 1 ] && FLAGS="$FLAGS --rope-2d"
-  [ "$GRID_MIX" = 1 ] && FLAGS="$FLAGS --grid-mix"
+  [ "$GRID_MIX" != 0 ] && FLAGS="$FLAGS --grid-mix-reach $GRID_MIX"
   FLAGS="$FLAGS --code-swap $CODE_SWAP --ema $EMA --gate-penalty $GATE_PENALTY"
   # shellcheck disable=SC2086
   nice -n 5 "$BIN" train-mm --shards "$OUT/shards" --tokenizer "$OUT/tokenizer.gguf" \

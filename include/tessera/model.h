@@ -39,12 +39,14 @@ typedef struct {
      * token has its one 1-D position. */
     int image_grid;  /* tessera.rope.image_grid (absent: 0) */
     int image_token; /* tessera.rope.image_token_id */
-    /* 1 (needs image_grid): each grid code's input adds W·[e(up-left);
-     * e(up); e(up-right); e(left)], the token embeddings of its four
-     * neighbours read before it (zeros off the grid), W a learned [D, 4D]
-     * matrix (grid_mix.weight): a causal 2 x 3 convolution over the codes,
-     * so the first block sees patches of codes and not codes alone. */
-    int grid_mix; /* tessera.image_grid_mix (absent: 0) */
+    /* R > 0 (needs image_grid): each grid code's input adds W·[the token
+     * embeddings of its neighbours read before it], zeros off the grid, W a
+     * learned matrix (grid_mix.weight): a causal convolution over the codes,
+     * so the first block sees patches of codes and not codes alone. The
+     * neighbours are those up to R rows above and R columns to either side,
+     * and the R codes to the left in its own row: 2R(R+1) of them (R = 1:
+     * up-left, up, up-right, left; W [D, 4D]). R in [0, 3]. */
+    int grid_mix; /* tessera.image_grid_mix, tessera.image_grid_mix_reach (absent: 0; 1) */
 } ts_model_config;
 
 /* The DESIGN.md default (~20 M parameters, ~4 M active) for a vocabulary. */
