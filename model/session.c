@@ -78,23 +78,24 @@ ts_status ts_session_new(const ts_model *m, int max_len, ts_session **out) {
     size_t T = (size_t)(dense_tasks > moe_tasks ? dense_tasks : moe_tasks);
     if (T < 1) T = 1;
     size_t cache = (size_t)c->n_layers * max_len * HD;
+    const size_t gmix = c->grid_mix ? (size_t)(ts_grid_mix_width(c) + 1) * D : 0;
     size_t sizes[] = {
-        cache,                                                    /* kc */
-        cache,                                                    /* vc */
-        D,                                                        /* x */
-        D,                                                        /* xn */
-        H,                                                        /* gl */
-        H,                                                        /* gm */
-        HD,                                                       /* q */
-        HD,                                                       /* att */
-        H * (size_t)max_len,                                      /* scores */
-        H * D,                                                    /* hpart */
-        T * 2 * FFN_CHUNK,                                        /* h */
-        T * FFN_CHUNK,                                            /* a */
-        T * D,                                                    /* fpart */
-        (size_t)c->n_experts + 1,                                 /* s */
-        (size_t)c->vocab_size,                                    /* logits */
-        c->grid_mix ? (size_t)(ts_grid_mix_width(c) + 1) * D : 0, /* gmix */
+        cache,                    /* kc */
+        cache,                    /* vc */
+        D,                        /* x */
+        D,                        /* xn */
+        H,                        /* gl */
+        H,                        /* gm */
+        HD,                       /* q */
+        HD,                       /* att */
+        H * (size_t)max_len,      /* scores */
+        H * D,                    /* hpart */
+        T * 2 * FFN_CHUNK,        /* h */
+        T * FFN_CHUNK,            /* a */
+        T * D,                    /* fpart */
+        (size_t)c->n_experts + 1, /* s */
+        (size_t)c->vocab_size,    /* logits */
+        gmix,                     /* gmix */
     };
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
