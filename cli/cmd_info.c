@@ -207,7 +207,7 @@ static model_sizes read_sizes(const ts_gguf *g) {
         (void)ts_gguf_get_bool(g, "tessera.image_grid_mix", &z.grid_mix);
     long long reach = key_int(g, "tessera.image_grid_mix_reach");
     if (reach < 1) reach = 1; /* absent: files from before the key */
-    z.mix_neighbours = z.grid_mix ? 2 * reach * (reach + 1) : 0;
+    z.mix_neighbours = z.grid_mix ? TS_GRID_MIX_NEIGHBOURS(reach) : 0;
     return z;
 }
 

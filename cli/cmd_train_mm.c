@@ -95,7 +95,7 @@ int cmd_train_mm(int argc, char **argv) {
         NUM("--seed", 0, 1L << 62, seed) NUM("-t", 1, 1024, threads)
         DBL("--lr", 0, 10, tc.lr) DBL("--min-lr", 0, 10, tc.min_lr)
         DBL("--time-limit", 0, 1e9, time_limit) DBL("--gate-penalty", 0, 100, tc.gate_penalty)
-        DBL("--ema", 0, 0.999999, tc.ema) NUM("--grid-mix-reach", 1, 3, grid_mix)
+        DBL("--ema", 0, 0.999999, tc.ema) NUM("--grid-mix-reach", 1, TS_GRID_MIX_MAX_REACH, grid_mix)
         else if (!strcmp(a, "--q8")) q8 = true;
         else if (!strcmp(a, "--tie-codes")) tie_codes = true;
         else if (!strcmp(a, "--rope-2d")) rope_2d = true;

@@ -95,7 +95,7 @@ void ts_grid_mix_token(const ts_model *m, const int32_t *ids, int i, float *in, 
     const int D = c->d_model, W = ts_grid_mix_width(c);
     const int k = ts_grid_cell(c, ids, i);
     if (k < 0) return;
-    int32_t nb[24]; /* W for the largest reach, 3 */
+    int32_t nb[TS_GRID_MIX_NEIGHBOURS(TS_GRID_MIX_MAX_REACH)];
     neighbours(c, i, k, nb);
     gather(m->w.tok_embd, ids, nb, W, D, in);
     float *y = in + (size_t)W * D;

@@ -56,7 +56,7 @@ ts_status ts_model_config_check(const ts_model_config *c) {
          "image_grid must be in [0, 256], its square below context");
     NEED(c->image_grid == 0 || (c->image_token >= 0 && c->image_token < c->vocab_size),
          "image_token must be in [0, vocab_size)");
-    NEED(c->grid_mix == 0 || (c->grid_mix >= 1 && c->grid_mix <= 3 && c->image_grid > 0),
+    NEED(c->grid_mix == 0 || (c->grid_mix >= 1 && c->grid_mix <= TS_GRID_MIX_MAX_REACH && c->image_grid > 0),
          "grid_mix must be 0, or in [1, 3] with an image_grid");
 #undef NEED
     return TS_OK;
@@ -459,7 +459,8 @@ ts_status ts_model_load_gguf(const ts_gguf *g, const char *path, ts_model **out)
         uint32_t reach;
         if (ts_gguf_get_u32(g, "tessera.image_grid_mix_reach", &reach))
             return ts_fail(TS_ERR_INPUT, "%s: decoder keys: %s", path, ts_last_error());
-        c.grid_mix = reach > 3 ? 4 : (int)reach; /* out of range: refused by the check below */
+        /* out of range: refused by the check below */
+        c.grid_mix = reach > TS_GRID_MIX_MAX_REACH ? TS_GRID_MIX_MAX_REACH + 1 : (int)reach;
     }
     if (ts_model_config_check(&c))
         return ts_fail(TS_ERR_INPUT, "%s: bad decoder sizes: %s", path, ts_last_error());

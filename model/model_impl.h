@@ -84,7 +84,7 @@ static inline int ts_grid_next_cell(const ts_model_config *c, const int32_t *ids
 /* The neighbours each grid code is mixed with (ts_model_config.grid_mix):
  * R rows of 2R+1 above it and R to its left; 0 without mixing. */
 static inline int ts_grid_mix_width(const ts_model_config *c) {
-    return 2 * c->grid_mix * (c->grid_mix + 1);
+    return TS_GRID_MIX_NEIGHBOURS(c->grid_mix);
 }
 
 /* Activations of a batched forward over B sequences of T tokens (N = B·T).

@@ -49,6 +49,10 @@ typedef struct {
     int grid_mix; /* tessera.image_grid_mix, tessera.image_grid_mix_reach (absent: 0; 1) */
 } ts_model_config;
 
+/* The largest grid_mix reach, and the neighbours a reach mixes: 2R(R+1). */
+#define TS_GRID_MIX_MAX_REACH 3
+#define TS_GRID_MIX_NEIGHBOURS(reach) (2 * (reach) * ((reach) + 1))
+
 /* The DESIGN.md default (~20 M parameters, ~4 M active) for a vocabulary. */
 ts_model_config ts_model_config_default(int vocab_size);
 /* Checks that every size is positive and consistent (TS_ERR_USAGE if not). */
