@@ -30,4 +30,19 @@ const char *cli_value(const char *cmd, int argc, char **argv, int *i);
  * model's path (ts_default_model_path), written into buf[cap]. */
 ts_status cli_model_path(const char **model, char *buf, size_t cap);
 
+/* The arguments of a command that reads one medium through a model's
+ * VQ-VAE (`tokenize`, `reconstruct`); zero-initialise. */
+typedef struct {
+    const char *in, *model; /* FILE; -m MODEL, NULL for the default model */
+    long threads;           /* -t N; 0: online CPUs */
+    char default_model[4096];
+} cli_media_args;
+/* Takes argv[*i], which the command did not take itself: -m, -t, FILE;
+ * any other option, or a second file, is a usage error (printed; false). */
+bool cli_media_arg(const char *cmd, int argc, char **argv, int *i, cli_media_args *a);
+/* Loads the model's VQ-VAE and reads a->in with it (ts_vq_load_media); the
+ * pool of a->threads is made even on failure, for the caller to free. */
+ts_status cli_media_load(cli_media_args *a, ts_pool **pool, ts_vq **vq, ts_vq_input_kind *kind,
+                         float **x, int *T);
+
 #endif

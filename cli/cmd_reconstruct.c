@@ -7,8 +7,9 @@
 #include "cli/cli.h"
 
 int cmd_reconstruct(int argc, char **argv) {
-    const char *cmd = argv[0], *in = NULL, *out = NULL, *model = NULL;
-    long threads = 0, scale = 1;
+    const char *cmd = argv[0], *out = NULL;
+    cli_media_args args = {0};
+    long scale = 1;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
             printf("usage: tessera reconstruct FILE -o OUT.png [-m MODEL] [--scale N] [-t N]\n\n"
@@ -23,38 +24,25 @@ int cmd_reconstruct(int argc, char **argv) {
                    "  --scale N   enlarge images N times (nearest neighbour, default 1)\n"
                    "  -t N        threads (default: online CPUs)\n");
             return 0;
-        } else if (!strcmp(argv[i], "-m")) {
-            if (!(model = cli_value(cmd, argc, argv, &i))) return 1;
         } else if (!strcmp(argv[i], "-o")) {
             if (!(out = cli_value(cmd, argc, argv, &i))) return 1;
         } else if (!strcmp(argv[i], "--scale")) {
             const char *v = cli_value(cmd, argc, argv, &i);
             if (!v || !cli_parse_long(cmd, "--scale", v, 1, 64, &scale)) return 1;
-        } else if (!strcmp(argv[i], "-t")) {
-            const char *v = cli_value(cmd, argc, argv, &i);
-            if (!v || !cli_parse_long(cmd, "-t", v, 1, 256, &threads)) return 1;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return cli_usage(cmd, "unknown option '%s'", argv[i]);
-        } else if (!in) {
-            in = argv[i];
-        } else {
-            return cli_usage(cmd, "one file at a time");
+        } else if (!cli_media_arg(cmd, argc, argv, &i, &args)) {
+            return 1;
         }
     }
-    if (!in) return cli_usage(cmd, "no input file given");
+    if (!args.in) return cli_usage(cmd, "no input file given");
     if (!out) return cli_usage(cmd, "-o OUT.png is required");
-    char default_model[4096];
-    ts_status ds = cli_model_path(&model, default_model, sizeof default_model);
-    if (ds) return cli_fail(ds);
-    int nt = threads ? (int)threads : ts_online_cpus();
+    const char *in = args.in;
+    ts_pool *pool = NULL;
     ts_vq *vq = NULL;
     float *x = NULL, *y = NULL;
     int32_t *codes = NULL;
     ts_vq_input_kind kind;
     int T = 0;
-    ts_pool *pool = ts_pool_new(nt);
-    ts_status s = ts_vq_load_file(model, &vq);
-    if (!s) s = ts_vq_load_media(vq, in, nt, &kind, &x, &T);
+    ts_status s = cli_media_load(&args, &pool, &vq, &kind, &x, &T);
     if (!s) {
         const ts_vq_config *c = ts_vq_get_config(vq);
         int S = c->image_size;

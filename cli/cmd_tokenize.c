@@ -6,9 +6,9 @@
 #include "cli/cli.h"
 
 int cmd_tokenize(int argc, char **argv) {
-    const char *cmd = argv[0], *in = NULL, *model = NULL, *zpath = NULL;
+    const char *cmd = argv[0], *zpath = NULL;
+    cli_media_args args = {0};
     bool json = false;
-    long threads = 0;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
             printf("usage: tessera tokenize FILE [-m MODEL] [--json] [--latents OUT.npy] [-t N]\n\n"
@@ -23,37 +23,24 @@ int cmd_tokenize(int argc, char **argv) {
                    "            of the code width per code (float32, codes x width)\n"
                    "  -t N      threads (default: online CPUs)\n");
             return 0;
-        } else if (!strcmp(argv[i], "-m")) {
-            if (!(model = cli_value(cmd, argc, argv, &i))) return 1;
         } else if (!strcmp(argv[i], "--json")) {
             json = true;
         } else if (!strcmp(argv[i], "--latents")) {
             if (!(zpath = cli_value(cmd, argc, argv, &i))) return 1;
-        } else if (!strcmp(argv[i], "-t")) {
-            const char *v = cli_value(cmd, argc, argv, &i);
-            if (!v || !cli_parse_long(cmd, "-t", v, 1, 256, &threads)) return 1;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return cli_usage(cmd, "unknown option '%s'", argv[i]);
-        } else if (!in) {
-            in = argv[i];
-        } else {
-            return cli_usage(cmd, "one file at a time");
+        } else if (!cli_media_arg(cmd, argc, argv, &i, &args)) {
+            return 1;
         }
     }
-    if (!in) return cli_usage(cmd, "no input file given");
-    char default_model[4096];
-    ts_status ds = cli_model_path(&model, default_model, sizeof default_model);
-    if (ds) return cli_fail(ds);
-    int nt = threads ? (int)threads : ts_online_cpus();
+    if (!args.in) return cli_usage(cmd, "no input file given");
+    const char *in = args.in;
+    ts_pool *pool = NULL;
     ts_vq *vq = NULL;
     float *x = NULL;
     int32_t *codes = NULL;
     float *z = NULL;
     ts_vq_input_kind kind;
     int T = 0, rows = 0, cols = 0;
-    ts_pool *pool = ts_pool_new(nt);
-    ts_status s = ts_vq_load_file(model, &vq);
-    if (!s) s = ts_vq_load_media(vq, in, nt, &kind, &x, &T);
+    ts_status s = cli_media_load(&args, &pool, &vq, &kind, &x, &T);
     if (!s) {
         const ts_vq_config *c = ts_vq_get_config(vq);
         if (kind == TS_VQ_IMAGE) rows = cols = c->image_size / TS_VQ_DOWN;
