@@ -64,15 +64,22 @@ ask() {
 
 # each position of the first N scenes that have two or three shapes ("What
 # is in the middle?", the corpus's own question from labels.tsv): exact
-# phrase, and size, colour and shape word on their own
+# phrase, and size, colour and shape word on their own; then exact by
+# position (the question's last word)
 awk -F '\t' -v n="$N" 'FNR == NR { if ($1 == "scenes" && k++ < n) first[$2] = 1; next }
   $1 == "scene_parts" && ($2 in first)' "$HELD/labels.tsv" "$HELD/labels.tsv" >"$TMP/rows"
 if ask scene_parts image 16; then
-  paste -d '\t' "$TMP/exp" "$TMP/ans" | awk -F '\t' '{
-      split($1, e, " "); split(tolower($2), a, " "); total++
-      exact += tolower($2) == $1; size += a[2] == e[2]; colour += a[3] == e[3]; shape += a[4] == e[4] }
+  cut -f4 "$TMP/rows" | paste -d '\t' "$TMP/exp" "$TMP/ans" - | awk -F '\t' '{
+      split($1, e, " "); split(tolower($2), a, " "); total++; ok = tolower($2) == $1
+      exact += ok; size += a[2] == e[2]; colour += a[3] == e[3]; shape += a[4] == e[4]
+      where = $3; sub(/\?$/, "", where); sub(/.* /, "", where); asked[where]++; right[where] += ok }
     END { printf "scene positions  %5d items  exact %6.2f %%  size %.2f %%  colour %.2f %%  shape %.2f %%\n",
-            total, 100 * exact / total, 100 * size / total, 100 * colour / total, 100 * shape / total }'
+            total, 100 * exact / total, 100 * size / total, 100 * colour / total, 100 * shape / total
+          printf "  by position:"
+          split("left right top bottom middle", order, " ")
+          for (i = 1; i <= 5; i++) if (asked[order[i]])
+            printf "  %s %.1f %% of %d", order[i], 100 * right[order[i]] / asked[order[i]], asked[order[i]]
+          printf "\n" }'
 fi
 
 while IFS='|' read -r task question; do

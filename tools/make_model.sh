@@ -24,13 +24,13 @@
 # LM_BATCH (8), LM_SEQ (256), TURNS (1: questions per shard record, see
 # build-shards --turns), TIE_CODES (1: the media codes' embedding rows a
 # learned projection of their codebook vectors, train-mm --tie-codes; 0:
-# free rows), LM_SEED (2: the decoder's seed, train-mm -s; the default
-# model's, the lower val loss of the two seeds tried), ROPE_2D (1: 2-D
+# free rows), LM_SEED (1: the decoder's seed, train-mm -s; the default
+# model's), ROPE_2D (1: 2-D
 # RoPE over the image codes' grid rows and columns, train-mm --rope-2d;
 # 0: the codes at raster positions), GRID_MIX (R: each image code's input
 # adds a learned map of its neighbours read before it, R rows above and R
-# codes to its left, train-mm --grid-mix-reach R, with ROPE_2D=1; 1: its
-# four nearest, --grid-mix; default 0), CODE_SWAP (I,A:
+# codes to its left, train-mm --grid-mix-reach R, with ROPE_2D=1; default
+# 1: its four nearest, --grid-mix; 0: none), CODE_SWAP (I,A:
 # percent of the image and audio codes the decoder reads swapped for a
 # codebook neighbour, train-mm --code-swap; default 0,0), EMA (decay of the
 # moving average of the decoder's weights that is written as the model,
@@ -66,10 +66,10 @@ LM_SEQ=${LM_SEQ:-256}
 TURNS=${TURNS:-1}
 NARROWBAND=${NARROWBAND:-0}
 TIE_CODES=${TIE_CODES:-1}
-LM_SEED=${LM_SEED:-2}
+LM_SEED=${LM_SEED:-1}
 GATE_PENALTY=${GATE_PENALTY:-0.01}
 ROPE_2D=${ROPE_2D:-1}
-GRID_MIX=${GRID_MIX:-0}
+GRID_MIX=${GRID_MIX:-1}
 CODE_SWAP=${CODE_SWAP:-0,0}
 EMA=${EMA:-0}
 MC_OPTIONS=${MC_OPTIONS:-4}
@@ -80,6 +80,9 @@ BIN=${TESSERA:-build/tessera}
 UNTIL=${UNTIL:-}
 [ -d "$DATA" ] || { echo "make model: DATA=$DATA is not a folder (see README: the data sets)" >&2; exit 2; }
 [ -x "$BIN" ] || { echo "make model: $BIN is missing (run make)" >&2; exit 2; }
+# grid mixing reads the 2-D grid; checked here, not hours later at stage 5
+[ "$GRID_MIX" = 0 ] || [ "$ROPE_2D" = 1 ] ||
+  { echo "make model: GRID_MIX=$GRID_MIX needs ROPE_2D=1 (GRID_MIX=0 turns it off)" >&2; exit 1; }
 # build-shards skips a source that is not there, which would quietly make a
 # different model, so a missing one stops the build here (PARTIAL=1 goes on):
 # build-shards names the data folders and Debian packages it lacks, and
