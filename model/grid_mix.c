@@ -90,10 +90,9 @@ void ts_grid_mix_backward(const ts_model *m, ts_pool *pool, ts_acts *a, const in
         }
 }
 
-void ts_grid_mix_token(const ts_model *m, const int32_t *ids, int i, float *in, float *x) {
+void ts_grid_mix_token(const ts_model *m, const int32_t *ids, int i, int k, float *in, float *x) {
     const ts_model_config *c = &m->c;
     const int D = c->d_model, W = ts_grid_mix_width(c);
-    const int k = ts_grid_cell(c, ids, i);
     if (k < 0) return;
     int32_t nb[TS_GRID_MIX_NEIGHBOURS(TS_GRID_MIX_MAX_REACH)];
     neighbours(c, i, k, nb);

@@ -12,9 +12,8 @@ int ts_grid_cell(const ts_model_config *c, const int32_t *ids, int i) {
     return -1;
 }
 
-/* Token i's positions given its cell k of the grid (-1: not a grid code). */
-static void place(const ts_model_config *c, const int32_t *pos, int i, int k, int32_t *row,
-                  int32_t *col) {
+void ts_grid_place(const ts_model_config *c, const int32_t *pos, int i, int k, int32_t *row,
+                   int32_t *col) {
     const int g = c->image_grid;
     if (k < 0) {
         *row = *col = pos ? pos[i] : i;
@@ -26,7 +25,7 @@ static void place(const ts_model_config *c, const int32_t *pos, int i, int k, in
 
 void ts_grid_position(const ts_model_config *c, const int32_t *ids, const int32_t *pos, int i,
                       int32_t *row, int32_t *col) {
-    place(c, pos, i, c->image_grid ? ts_grid_cell(c, ids, i) : -1, row, col);
+    ts_grid_place(c, pos, i, c->image_grid ? ts_grid_cell(c, ids, i) : -1, row, col);
 }
 
 /* The positions of a whole row in one pass: ts_grid_cell's lookback is the
@@ -35,5 +34,5 @@ void ts_grid_positions(const ts_model_config *c, const int32_t *ids, const int32
                        int32_t *row, int32_t *col) {
     int last = -1;
     for (int i = 0; i < T; i++)
-        place(c, pos, i, ts_grid_next_cell(c, ids, i, &last), &row[i], &col[i]);
+        ts_grid_place(c, pos, i, ts_grid_next_cell(c, ids, i, &last), &row[i], &col[i]);
 }

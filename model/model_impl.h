@@ -65,6 +65,9 @@ int ts_grid_cell(const ts_model_config *c, const int32_t *ids, int i);
  * cell k of a grid whose first code is at position p: p + k / g and p + k % g. */
 void ts_grid_position(const ts_model_config *c, const int32_t *ids, const int32_t *pos, int i,
                       int32_t *row, int32_t *col);
+/* The same for a token whose cell k (ts_grid_cell; -1: none) is known. */
+void ts_grid_place(const ts_model_config *c, const int32_t *pos, int i, int k, int32_t *row,
+                   int32_t *col);
 /* The same for the T tokens of a sequence. */
 void ts_grid_positions(const ts_model_config *c, const int32_t *ids, const int32_t *pos, int T,
                        int32_t *row, int32_t *col);
@@ -155,8 +158,9 @@ void ts_grid_mix_forward(const ts_model *m, ts_pool *pool, ts_acts *a, const int
 void ts_grid_mix_backward(const ts_model *m, ts_pool *pool, ts_acts *a, const int32_t *ids,
                           const ts_weights *g);
 /* The same for token i of a sequence whose earlier tokens are ids[0..i]
- * (decoding one token at a time): x += W·in, in a [(W+1)D] scratch. */
-void ts_grid_mix_token(const ts_model *m, const int32_t *ids, int i, float *in, float *x);
+ * (decoding one token at a time), in grid cell k (ts_grid_cell; -1: not a
+ * grid code, nothing to add): x += W·in, in a [(W+1)D] scratch. */
+void ts_grid_mix_token(const ts_model *m, const int32_t *ids, int i, int k, float *in, float *x);
 
 /* Allocates activations (and backward scratch when train). */
 ts_status ts_acts_new(const ts_model *m, int B, int T, bool train, ts_acts *a);

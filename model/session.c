@@ -383,10 +383,11 @@ static void step(ts_session *s, int32_t id, bool want_logits) {
     const int D = c->d_model, H = c->n_heads, hd = c->head_dim, HD = H * hd;
     const int K = c->n_experts_used;
     const int pos = s->n;
+    const int cell = c->image_grid ? ts_grid_cell(c, s->ids, pos) : -1; /* one lookback */
     int32_t row, col;
-    ts_grid_position(c, s->ids, NULL, pos, &row, &col);
+    ts_grid_place(c, NULL, pos, cell, &row, &col);
     memcpy(s->x, m->w.tok_embd + (size_t)id * D, sizeof(float) * (size_t)D);
-    if (c->grid_mix) ts_grid_mix_token(m, s->ids, pos, s->gmix, s->x);
+    if (c->grid_mix) ts_grid_mix_token(m, s->ids, pos, cell, s->gmix, s->x);
     for (int l = 0; l < c->n_layers; l++) {
         const ts_layer_w *W = &m->w.L[l];
         step_job j = {

@@ -480,7 +480,7 @@ static void expect_mix(const ts_model *m, const int32_t *ids, int i, const int *
     const int D = m->c.d_model, W = ts_grid_mix_width(&m->c);
     float in[25 * 8], x[8] = {0};
     assert_true(D == 8 && W <= 24);
-    ts_grid_mix_token(m, ids, i, in, x);
+    ts_grid_mix_token(m, ids, i, ts_grid_cell(&m->c, ids, i), in, x);
     for (int d = 0; d < D; d++) {
         double want = 0;
         for (int t = 0; t < W; t++)
