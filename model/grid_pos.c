@@ -23,11 +23,6 @@ void ts_grid_place(const ts_model_config *c, const int32_t *pos, int i, int k, i
     *row = first + k / g, *col = first + k % g;
 }
 
-void ts_grid_position(const ts_model_config *c, const int32_t *ids, const int32_t *pos, int i,
-                      int32_t *row, int32_t *col) {
-    ts_grid_place(c, pos, i, c->image_grid ? ts_grid_cell(c, ids, i) : -1, row, col);
-}
-
 /* The positions of a whole row in one pass: ts_grid_cell's lookback is the
  * distance to the last image token, which the pass carries along. */
 void ts_grid_positions(const ts_model_config *c, const int32_t *ids, const int32_t *pos, int T,

@@ -56,8 +56,13 @@ ts_status ts_model_config_check(const ts_model_config *c) {
          "image_grid must be in [0, 256], its square below context");
     NEED(c->image_grid == 0 || (c->image_token >= 0 && c->image_token < c->vocab_size),
          "image_token must be in [0, vocab_size)");
-    NEED(c->grid_mix == 0 || (c->grid_mix >= 1 && c->grid_mix <= TS_GRID_MIX_MAX_REACH && c->image_grid > 0),
-         "grid_mix must be 0, or in [1, 3] with an image_grid");
+#define STR_(x) #x
+#define STR(x) STR_(x)
+    NEED(c->grid_mix == 0 ||
+             (c->grid_mix >= 1 && c->grid_mix <= TS_GRID_MIX_MAX_REACH && c->image_grid > 0),
+         "grid_mix must be 0, or in [1, " STR(TS_GRID_MIX_MAX_REACH) "] with an image_grid");
+#undef STR
+#undef STR_
 #undef NEED
     return TS_OK;
 }

@@ -60,12 +60,10 @@ ts_moe_dims ts_model_moe_dims(const ts_model_config *c);
 /* The cell k in [0, image_grid²) of token i of ids[0..i], k tokens after
  * its grid's first code; -1 when token i is not a grid code. */
 int ts_grid_cell(const ts_model_config *c, const int32_t *ids, int i);
-/* The row and column RoPE positions of token i of ids (one sequence) at 1-D
- * positions pos (NULL: 0, 1, ...): pos[i] for both, except a grid code in
- * cell k of a grid whose first code is at position p: p + k / g and p + k % g. */
-void ts_grid_position(const ts_model_config *c, const int32_t *ids, const int32_t *pos, int i,
-                      int32_t *row, int32_t *col);
-/* The same for a token whose cell k (ts_grid_cell; -1: none) is known. */
+/* The row and column RoPE positions of token i of a sequence at 1-D
+ * positions pos (NULL: 0, 1, ...), given its grid cell k (ts_grid_cell):
+ * pos[i] for both when k is -1, else, for a grid whose first code is at
+ * position p, p + k / g and p + k % g. */
 void ts_grid_place(const ts_model_config *c, const int32_t *pos, int i, int k, int32_t *row,
                    int32_t *col);
 /* The same for the T tokens of a sequence. */

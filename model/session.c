@@ -383,7 +383,7 @@ static void step(ts_session *s, int32_t id, bool want_logits) {
     const int D = c->d_model, H = c->n_heads, hd = c->head_dim, HD = H * hd;
     const int K = c->n_experts_used;
     const int pos = s->n;
-    const int cell = c->image_grid ? ts_grid_cell(c, s->ids, pos) : -1; /* one lookback */
+    const int cell = ts_grid_cell(c, s->ids, pos); /* -1 without a grid */
     int32_t row, col;
     ts_grid_place(c, NULL, pos, cell, &row, &col);
     memcpy(s->x, m->w.tok_embd + (size_t)id * D, sizeof(float) * (size_t)D);

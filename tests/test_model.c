@@ -398,7 +398,7 @@ static void test_grid_positions_and_cache(void **state) {
             const int32_t *pp = custom ? rpos : NULL;
             ts_grid_positions(&c3, rid, pp, L, r1, c1);
             for (int i = 0; i < L; i++) {
-                ts_grid_position(&c3, rid, pp, i, &r2, &c2);
+                ts_grid_place(&c3, pp, i, ts_grid_cell(&c3, rid, i), &r2, &c2);
                 assert_int_equal(r1[i], r2), assert_int_equal(c1[i], c2);
             }
         }
