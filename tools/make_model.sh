@@ -24,7 +24,7 @@
 # LM_BATCH (8), LM_SEQ (256), TURNS (1: questions per shard record, see
 # build-shards --turns), TIE_CODES (1: the media codes' embedding rows a
 # learned projection of their codebook vectors, train-mm --tie-codes; 0:
-# free rows), LM_SEED (1: the decoder's seed, train-mm -s; the default
+# free rows), LM_SEED (3: the decoder's seed, train-mm -s; the default
 # model's), ROPE_2D (1: 2-D
 # RoPE over the image codes' grid rows and columns, train-mm --rope-2d;
 # 0: the codes at raster positions), GRID_MIX (R: each image code's input
@@ -66,7 +66,7 @@ LM_SEQ=${LM_SEQ:-256}
 TURNS=${TURNS:-1}
 NARROWBAND=${NARROWBAND:-0}
 TIE_CODES=${TIE_CODES:-1}
-LM_SEED=${LM_SEED:-1}
+LM_SEED=${LM_SEED:-3}
 GATE_PENALTY=${GATE_PENALTY:-0.01}
 ROPE_2D=${ROPE_2D:-1}
 GRID_MIX=${GRID_MIX:-1}
