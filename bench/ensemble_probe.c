@@ -1,0 +1,184 @@
+/* Would several decoders caption better together than each alone? For each
+ * held-out image of a task, every model reads the image in the commands'
+ * 9 views, and each caption token is drawn greedily from the mean of all
+ * models' and views' log-softmax rows, as ts_model_generate_views draws it
+ * from one model's views; then fed to every session. With one model this is
+ * `tessera caption`'s own answer, so its accuracy must match
+ * bench/model_accuracy.sh's row for that model (the check that the probe
+ * reads as the commands do). The models must share one tokenizer and
+ * VQ-VAE (the first model's are used), as seeds of one recipe on the same
+ * build folder do.
+ *
+ *   build/bench/ensemble_probe HELDOUT_DIR TASK N MODEL...
+ *
+ * TASK: mnist or cifar10 (the class word must appear in the caption) or
+ * scenes (the exact caption). Prints the accuracy, and how many items the
+ * first model alone gets right that the ensemble misses and the reverse. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fusion/views.h"
+#include "tessera.h"
+
+#define MAX_MODELS 4
+#define N_VIEWS 9
+#define MAX_ANSWER 64
+
+static void die(const char *what) {
+    fprintf(stderr, "ensemble_probe: %s: %s\n", what, ts_last_error());
+    exit(2);
+}
+
+/* Whether text holds word as a whole word. */
+static bool has_word(const char *text, const char *word) {
+    const size_t n = strlen(word);
+    for (const char *p = strstr(text, word); p; p = strstr(p + 1, word))
+        if ((p == text || p[-1] == ' ') && (p[n] == 0 || p[n] == ' ')) return true;
+    return false;
+}
+
+/* out[i] += log_softmax(row)[i] / n_rows: the commands' mean over views. */
+static void add_log_softmax(const float *row, int V, int n_rows, float *out) {
+    float mx = row[0];
+    for (int i = 1; i < V; i++)
+        mx = row[i] > mx ? row[i] : mx;
+    double sum = 0;
+    for (int i = 0; i < V; i++)
+        sum += exp((double)(row[i] - mx));
+    const float shift = mx + (float)log(sum);
+    for (int i = 0; i < V; i++)
+        out[i] += (row[i] - shift) / (float)n_rows;
+}
+
+/* The greedy caption of one image's view prompts from n_m models' sessions
+ * (s[k * nv + v]); ids receives the text tokens, the count is returned. */
+static int caption(ts_session **s, int n_m, int nv, const int32_t *const *prompts, const int *lens,
+                   int V, int n_text, int32_t eos, float *rows, float *mixed, int32_t *ids) {
+    const int n_rows = n_m * nv;
+    for (int i = 0; i < n_rows; i++)
+        ts_session_reset(s[i]);
+    for (int k = 0; k < n_m; k++)
+        if (ts_sessions_feed(s + k * nv, nv, NULL, prompts, lens, rows + (size_t)k * nv * V))
+            die("prompt");
+    int n = 0;
+    while (n < MAX_ANSWER) {
+        memset(mixed, 0, sizeof *mixed * (size_t)V);
+        for (int r = 0; r < n_rows; r++)
+            add_log_softmax(rows + (size_t)r * V, V, n_rows, mixed);
+        int32_t id = 0;
+        for (int i = 1; i < V; i++)
+            if (mixed[i] > mixed[id]) id = i;
+        /* the caption ends at the first special or media code, as the
+         * pipeline's does */
+        if (id == eos || id >= n_text) break;
+        ids[n++] = id;
+        const int32_t *next[N_VIEWS];
+        int ones[N_VIEWS];
+        for (int v = 0; v < nv; v++)
+            next[v] = ids + n - 1, ones[v] = 1;
+        for (int k = 0; k < n_m; k++)
+            if (ts_sessions_feed(s + k * nv, nv, NULL, next, ones, rows + (size_t)k * nv * V))
+                die("token");
+    }
+    return n;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 5 || argc - 4 > MAX_MODELS) {
+        fprintf(stderr, "usage: ensemble_probe HELDOUT_DIR TASK N MODEL... (1 to %d models)\n",
+                MAX_MODELS);
+        return 1;
+    }
+    const char *held = argv[1], *task = argv[2];
+    const int limit = atoi(argv[3]), n_m = argc - 4;
+    ts_gguf *g[MAX_MODELS];
+    ts_model *m[MAX_MODELS];
+    ts_vocab voc;
+    ts_vq *vq;
+    ts_bpe *tok;
+    for (int k = 0; k < n_m; k++)
+        if (ts_gguf_open(argv[4 + k], &g[k]) || ts_model_load_gguf(g[k], argv[4 + k], &m[k]))
+            die(argv[4 + k]);
+    if (ts_vocab_read(g[0], &voc) || ts_vq_from_gguf(g[0], argv[4], &vq) || ts_bpe_load(g[0], &tok))
+        die(argv[4]);
+    const int V = voc.n_vocab;
+    ts_session *s[MAX_MODELS * N_VIEWS];
+    for (int k = 0; k < n_m; k++)
+        for (int v = 0; v < N_VIEWS; v++)
+            if (ts_session_new(m[k], 0, &s[k * N_VIEWS + v])) die(argv[4 + k]);
+    const int32_t eos = ts_vocab_special(&voc, TS_TOK_EOS);
+    const int S = ts_vq_get_config(vq)->image_size, n_codes = (S / TS_VQ_DOWN) * (S / TS_VQ_DOWN);
+    int32_t *codes = malloc(sizeof *codes * (size_t)n_codes * N_VIEWS);
+    float *rows = malloc(sizeof *rows * (size_t)V * n_m * N_VIEWS),
+          *mixed = malloc(sizeof *mixed * V);
+    ts_seq seq[N_VIEWS] = {0};
+    char labels[1024], line[4096];
+    snprintf(labels, sizeof labels, "%s/labels.tsv", held);
+    FILE *f = fopen(labels, "r");
+    if (!f) {
+        fprintf(stderr, "ensemble_probe: cannot read %s\n", labels);
+        return 2;
+    }
+    int items = 0, right = 0, right_first = 0, first_only = 0, ensemble_only = 0;
+    while (items < limit && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        char *t = strtok(line, "\t"), *file = strtok(NULL, "\t"), *expected = strtok(NULL, "\t");
+        if (!t || !file || !expected || strcmp(t, task)) continue;
+        ts_vq_input_kind kind;
+        float *x;
+        int T;
+        if (ts_vq_load_media(vq, file, 1, &kind, &x, &T)) die(file);
+        if (kind != TS_VQ_IMAGE) {
+            fprintf(stderr, "ensemble_probe: %s: not an image\n", file);
+            return 2;
+        }
+        const int nv = view_count(kind, N_VIEWS);
+        if (view_encode(vq, NULL, kind, x, T, N_VIEWS, codes)) die(file);
+        free(x);
+        const ts_media md = {TS_MEDIA_IMAGE, codes, n_codes, nv};
+        const int32_t *prompts[N_VIEWS];
+        int lens[N_VIEWS];
+        for (int v = 0; v < nv; v++) {
+            ts_media one;
+            ts_media_view(&md, 1, v, &one);
+            if (ts_fusion_build(tok, &voc, &one, 1, TS_CAPTION_PROMPT, NULL, &seq[v])) die(file);
+            prompts[v] = seq[v].tokens, lens[v] = seq[v].answer_start;
+        }
+        bool ok[2];
+        for (int pass = 0; pass < 2; pass++) {
+            /* pass 0: the first model alone; pass 1: all of them */
+            int32_t ids[MAX_ANSWER];
+            const int n =
+                caption(s, pass ? n_m : 1, nv, prompts, lens, V, voc.n_text, eos, rows, mixed, ids);
+            char *text;
+            size_t len;
+            if (ts_bpe_decode(tok, ids, (size_t)n, &text, &len)) die(file);
+            ok[pass] = strchr(expected, ' ') ? !strcmp(text, expected) : has_word(text, expected);
+            free(text);
+            if (n_m == 1) {
+                ok[1] = ok[0];
+                break;
+            }
+        }
+        right_first += ok[0], right += ok[1];
+        first_only += ok[0] && !ok[1], ensemble_only += ok[1] && !ok[0];
+        items++;
+    }
+    fclose(f);
+    printf("%s: %d items; the first model alone %.2f %%, the %d models together %.2f %% (%d items "
+           "right only alone, %d only together)\n",
+           task, items, items ? 100.0 * right_first / items : 0.0, n_m,
+           items ? 100.0 * right / items : 0.0, first_only, ensemble_only);
+    for (int v = 0; v < N_VIEWS; v++)
+        ts_seq_free(&seq[v]);
+    for (int i = 0; i < n_m * N_VIEWS; i++)
+        ts_session_free(s[i]);
+    free(codes), free(rows), free(mixed);
+    ts_bpe_free(tok);
+    ts_vq_free(vq);
+    for (int k = 0; k < n_m; k++)
+        ts_model_free(m[k]), ts_gguf_close(g[k]);
+    return 0;
+}
