@@ -167,10 +167,12 @@ int main(int argc, char **argv) {
         items++;
     }
     fclose(f);
-    printf("%s: %d items; the first model alone %.2f %%, the %d models together %.2f %% (%d items "
-           "right only alone, %d only together)\n",
-           task, items, items ? 100.0 * right_first / items : 0.0, n_m,
-           items ? 100.0 * right / items : 0.0, first_only, ensemble_only);
+    printf("%s: %d items; the first model alone %.2f %%", task, items,
+           items ? 100.0 * right_first / items : 0.0);
+    if (n_m > 1)
+        printf(", the %d models together %.2f %% (%d items right only alone, %d only together)",
+               n_m, items ? 100.0 * right / items : 0.0, first_only, ensemble_only);
+    printf("\n");
     for (int v = 0; v < N_VIEWS; v++)
         ts_seq_free(&seq[v]);
     for (int i = 0; i < n_m * N_VIEWS; i++)
