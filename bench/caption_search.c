@@ -11,15 +11,20 @@
  * class word, and "a"/"an" before it made to fit: the same phrasing, the
  * right class.
  *
- *   build/bench/caption_search [MODEL] [HELDOUT_DIR] [TASK] [N]
+ *   build/bench/caption_search [MODEL] [HELDOUT_DIR] [TASK] [N] [VIEWS]
  *
- * Defaults: models/tessera.gguf, build/default-model/heldout, scenes, 1000.
+ * Defaults: models/tessera.gguf, build/default-model/heldout, scenes, 1000,
+ * 1 view. VIEWS > 1 reads each image in that many test-time views, as the
+ * commands do: the greedy caption is drawn from the views' mean
+ * log-probabilities (ts_model_generate_views) and each caption is scored
+ * by its mean log-likelihood over the views.
  * HELDOUT_DIR/labels.tsv is make model's held-out set (task, file, expected
  * caption); -v prints every item: ok/miss, the two log-likelihoods, texts. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fusion/views.h"
 #include "tessera.h"
 #include "tessera/vqvae.h"
 
@@ -65,6 +70,20 @@ static void class_caption(const char *greedy, const char *word, char *out, size_
     snprintf(out, cap, "%s%s%s%s", head, head[0] ? " " : "", article, word);
 }
 
+/* The caption template with answer over each of md's views: seq[i], whose
+ * prompt part is prefixes[i][0..n_prefix[i]). */
+static ts_status build_views(ts_bpe *tok, const ts_vocab *v, const ts_media *md, const char *answer,
+                             ts_seq *seq, const int32_t **prefixes, int *n_prefix) {
+    for (int i = 0; i < md->n_views; i++) {
+        ts_media one;
+        ts_media_view(md, 1, i, &one);
+        ts_status s = ts_fusion_build(tok, v, &one, 1, TS_CAPTION_PROMPT, answer, &seq[i]);
+        if (s) return s;
+        prefixes[i] = seq[i].tokens, n_prefix[i] = seq[i].answer_start;
+    }
+    return TS_OK;
+}
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -77,15 +96,22 @@ int main(int argc, char **argv) {
     const char *held = argc > 2 ? argv[2] : "build/default-model/heldout";
     const char *task = argc > 3 ? argv[3] : "scenes";
     int limit = argc > 4 ? atoi(argv[4]) : 1000;
+    int n_views = argc > 5 ? atoi(argv[5]) : 1;
+    if (n_views < 1 || n_views > 9) {
+        fprintf(stderr, "caption_search: VIEWS must be 1 to 9\n");
+        return 1;
+    }
     ts_gguf *g;
     ts_model *m;
     ts_vocab v;
     ts_vq *vq;
     ts_bpe *tok;
-    ts_session *se;
+    ts_session *se[9];
     if (ts_gguf_open(path, &g) || ts_model_load_gguf(g, path, &m) || ts_vocab_read(g, &v) ||
-        ts_vq_from_gguf(g, path, &vq) || ts_bpe_load(g, &tok) || ts_session_new(m, 0, &se))
+        ts_vq_from_gguf(g, path, &vq) || ts_bpe_load(g, &tok))
         die(path);
+    for (int i = 0; i < n_views; i++)
+        if (ts_session_new(m, 0, &se[i])) die(path);
     const int S = ts_vq_get_config(vq)->image_size, n_codes = (S / TS_VQ_DOWN) * (S / TS_VQ_DOWN);
     const int32_t eos = ts_vocab_special(&v, TS_TOK_EOS);
     char labels[1024], line[4096];
@@ -95,9 +121,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "caption_search: cannot read %s\n", labels);
         return 2;
     }
-    int32_t *codes = malloc(sizeof *codes * (size_t)n_codes);
+    int32_t *codes = malloc(sizeof *codes * (size_t)n_codes * (size_t)n_views);
     double *gaps = malloc(sizeof *gaps * (size_t)(limit > 0 ? limit : 1));
-    ts_seq seq = {0};
+    ts_seq seq[9] = {0};
     int items = 0, exact = 0, search_errors = 0;
     ts_sampler greedy = {.temperature = 0, .top_k = 0, .top_p = 1, .seed = 0};
     while (items < limit && fgets(line, sizeof line, f)) {
@@ -112,14 +138,17 @@ int main(int argc, char **argv) {
             fprintf(stderr, "caption_search: %s: not an image\n", file);
             return 2;
         }
-        if (ts_vq_encode_images(vq, NULL, x, 1, codes)) die(file);
+        const int nv = view_count(kind, n_views);
+        if (view_encode(vq, NULL, kind, x, T, n_views, codes)) die(file);
         free(x);
-        ts_media md = {TS_MEDIA_IMAGE, codes, n_codes, 1};
-        if (ts_fusion_build(tok, &v, &md, 1, TS_CAPTION_PROMPT, expected, &seq)) die(file);
-        const int n_prefix = seq.answer_start;
+        const ts_media md = {TS_MEDIA_IMAGE, codes, n_codes, nv};
+        const int32_t *prefixes[9];
+        int n_prefix[9];
         answer_ids got = {.n_text = v.n_text};
         int made;
-        if (ts_model_generate(m, seq.tokens, n_prefix, 64, &greedy, eos, 0, keep_text, &got, &made))
+        if (build_views(tok, &v, &md, expected, seq, prefixes, n_prefix)) die(file);
+        if (ts_model_generate_views(m, NULL, prefixes, n_prefix, nv, 64, &greedy, eos, 0, keep_text,
+                                    &got, &made))
             die(file);
         char *text;
         size_t len;
@@ -130,15 +159,19 @@ int main(int argc, char **argv) {
         snprintf(want, sizeof want, "%s", expected);
         if (class_word) {
             class_caption(text, expected, want, sizeof want);
-            if (ts_fusion_build(tok, &v, &md, 1, TS_CAPTION_PROMPT, want, &seq)) die(file);
+            if (build_views(tok, &v, &md, want, seq, prefixes, n_prefix)) die(file);
         }
         /* continuations: the expected answer as the template tokenizes it,
-         * and the greedy one as it was made */
-        const int32_t *conts[2] = {seq.tokens + n_prefix, got.ids};
-        int lens[2] = {seq.n - n_prefix, got.n}, count[2];
-        double lp[2];
-        if (ts_session_score_continuations(se, seq.tokens, n_prefix, 2, conts, lens, lp, count))
+         * and the greedy one as it was made; each scored by its mean over
+         * the views */
+        const int32_t *conts[2] = {seq[0].tokens + n_prefix[0], got.ids};
+        int lens[2] = {seq[0].n - n_prefix[0], got.n}, count[18];
+        double lpv[18], lp[2] = {0, 0};
+        if (ts_sessions_score_continuations(se, nv, NULL, prefixes, n_prefix, 2, conts, lens, lpv,
+                                            count))
             die(file);
+        for (int i = 0; i < nv; i++)
+            lp[0] += lpv[2 * i] / nv, lp[1] += lpv[2 * i + 1] / nv;
         bool ok = class_word ? has_word(text, expected) : !strcmp(text, expected);
         if (ok)
             exact++;
@@ -159,9 +192,9 @@ int main(int argc, char **argv) {
            "of expected minus greedy over the misses %.3f\n",
            task, items, exact, items ? 100.0 * exact / items : 0.0, misses, search_errors,
            misses - search_errors, misses ? gaps[misses / 2] : 0.0);
-    ts_seq_free(&seq);
+    for (int i = 0; i < n_views; i++)
+        ts_seq_free(&seq[i]), ts_session_free(se[i]);
     free(codes), free(gaps);
-    ts_session_free(se);
     ts_bpe_free(tok);
     ts_vq_free(vq);
     ts_model_free(m);

@@ -11,7 +11,8 @@ static void usage(void) {
            "       tessera ask --image F --audio F -p QUESTION [options]\n\n"
            "Answers QUESTION about the images and audio clips given (in that order; each\n"
            "file's kind is found from its content). The answer streams to stdout as it is\n"
-           "made, followed by a newline; nothing else goes to stdout.\n\n"
+           "made (with a beam, once the search is over), followed by a newline; nothing\n"
+           "else goes to stdout.\n\n"
            "  -m FILE        model (default: $TESSERA_MODEL, else models/tessera.gguf\n"
            "                 beside the executable's folder)\n"
            "  --image F      an image (fails if F is not one); may repeat\n"
@@ -21,6 +22,9 @@ static void usage(void) {
            "  --temp T       temperature (default 0: greedy)\n"
            "  --top-k K      (default 40); --top-p P (default 0.95)\n"
            "  -s, --seed N   sampling seed (default 0)\n"
+           "  --beam N       greedy answers: the likeliest of a beam search of width N\n"
+           "                 (1-8, default 3; 1: each token the likeliest in turn,\n"
+           "                 streamed as it is made)\n"
            "  --max-time S   stop after S seconds\n"
            "  --views N      read each image in N views (moved by a pixel each way),\n"
            "                 each clip in up to 4 (delayed by 10-30 ms), and answer\n"
@@ -39,7 +43,8 @@ static bool put_piece(const char *piece, size_t len, void *user) {
 
 int cmd_ask(int argc, char **argv) {
     const char *model = NULL, *prompt = NULL;
-    long threads = 0, n_max = 64, top_k = 40, seed = 0, views = TS_DEFAULT_VIEWS;
+    long threads = 0, n_max = 64, top_k = 40, seed = 0, views = TS_DEFAULT_VIEWS,
+         beam = TS_DEFAULT_BEAM;
     double level_floor = TS_LEVEL_FLOOR;
     double temp = 0, top_p = 0.95, max_time = 0;
     const char **files = calloc((size_t)argc, sizeof *files);
@@ -81,6 +86,10 @@ int cmd_ask(int argc, char **argv) {
         } else if (!strcmp(a, "--views")) {
             if (!(v = cli_value(argv[0], argc, argv, &i)) ||
                 !cli_parse_long(argv[0], a, v, 1, TS_MAX_VIEWS, &views))
+                goto out;
+        } else if (!strcmp(a, "--beam")) {
+            if (!(v = cli_value(argv[0], argc, argv, &i)) ||
+                !cli_parse_long(argv[0], a, v, 1, TS_MAX_BEAM, &beam))
                 goto out;
         } else if (!strcmp(a, "--level-floor")) {
             if (!(v = cli_value(argv[0], argc, argv, &i)) ||
@@ -125,6 +134,7 @@ int cmd_ask(int argc, char **argv) {
         o.max_tokens = (int)n_max;
         o.max_seconds = max_time;
         o.sampler = (ts_sampler){(float)temp, (int)top_k, (float)top_p, (uint64_t)seed};
+        o.beam = (int)beam;
         s = ts_pipeline_answer(p, ms.media, ms.n, prompt, &o, put_piece, NULL);
         if (!s) putchar('\n');
     }

@@ -22,6 +22,8 @@ static void usage(void) {
            "  -n N          most tokens per caption (default 48)\n"
            "  --temp T      temperature (default 0: greedy)\n"
            "  -s, --seed N  sampling seed (default 0)\n"
+           "  --beam N      greedy captions: the likeliest of a beam search of width N\n"
+           "                (1-8, default 3; 1: each word the likeliest in turn)\n"
            "  --views N     read each image in N views (as given and moved by a\n"
            "                pixel each way) and caption from them all: each word is\n"
            "                drawn from the views' mean log-probability (1-9, default 9;\n"
@@ -37,7 +39,7 @@ static void put_line(const char *s) {
 int cmd_caption(int argc, char **argv) {
     const char *model = NULL;
     bool json = false;
-    long threads = 0, n_max = 48, seed = 0, views = TS_DEFAULT_VIEWS;
+    long threads = 0, n_max = 48, seed = 0, views = TS_DEFAULT_VIEWS, beam = TS_DEFAULT_BEAM;
     double temp = 0;
     const char **files = calloc((size_t)argc, sizeof *files);
     int n_files = 0;
@@ -68,6 +70,10 @@ int cmd_caption(int argc, char **argv) {
             if (!(v = cli_value(argv[0], argc, argv, &i)) ||
                 !cli_parse_long(argv[0], a, v, 1, TS_MAX_VIEWS, &views))
                 goto usage_err;
+        } else if (!strcmp(a, "--beam")) {
+            if (!(v = cli_value(argv[0], argc, argv, &i)) ||
+                !cli_parse_long(argv[0], a, v, 1, TS_MAX_BEAM, &beam))
+                goto usage_err;
         } else if (a[0] == '-' && a[1]) {
             cli_usage(argv[0], "unknown option '%s'", a);
             goto usage_err;
@@ -94,6 +100,7 @@ int cmd_caption(int argc, char **argv) {
     ts_answer_opts o = ts_answer_default_opts();
     o.max_tokens = (int)n_max;
     o.sampler = (ts_sampler){(float)temp, temp > 0 ? 40 : 0, temp > 0 ? 0.95f : 1.0f, (uint64_t)seed};
+    o.beam = (int)beam;
     int bad = 0;
     for (int b0 = 0; !s && b0 < n_files; b0 += BATCH) {
         int n = n_files - b0 < BATCH ? n_files - b0 : BATCH;

@@ -27,6 +27,9 @@ static void usage(void) {
            "                 beside the executable's folder)\n"
            "  -n N           most tokens per answer (default 128)\n"
            "  --temp T       temperature (default 0: greedy); -s N seed\n"
+           "  --beam N       greedy answers: the likeliest of a beam search of width N,\n"
+           "                 written once the search is over (1-8, default 3; 1: each\n"
+           "                 token the likeliest in turn, written as it is made)\n"
            "  --views N      read each image in N views (moved by a pixel each way),\n"
            "                 each clip in up to 4 (delayed by 10-30 ms), and answer\n"
            "                 from them all (1-9, default 9; --views 1 is fastest)\n"
@@ -202,7 +205,7 @@ static void attach(ts_pipeline *p, attached *a, const char *path, ts_media_kind 
 
 int cmd_chat(int argc, char **argv) {
     const char *model = NULL;
-    long threads = 0, n_max = 128, seed = 0, views = TS_DEFAULT_VIEWS;
+    long threads = 0, n_max = 128, seed = 0, views = TS_DEFAULT_VIEWS, beam = TS_DEFAULT_BEAM;
     double level_floor = TS_LEVEL_FLOOR;
     double temp = 0;
     for (int i = 1; i < argc; i++) {
@@ -227,6 +230,10 @@ int cmd_chat(int argc, char **argv) {
         } else if (!strcmp(a, "--level-floor")) {
             if (!(v = cli_value(argv[0], argc, argv, &i)) ||
                 !cli_parse_double(argv[0], a, v, 0, 1, &level_floor))
+                return 1;
+        } else if (!strcmp(a, "--beam")) {
+            if (!(v = cli_value(argv[0], argc, argv, &i)) ||
+                !cli_parse_long(argv[0], a, v, 1, TS_MAX_BEAM, &beam))
                 return 1;
         } else {
             return cli_usage(argv[0], "unknown argument '%s'", a);
@@ -255,6 +262,8 @@ int cmd_chat(int argc, char **argv) {
     ts_answer_opts o = ts_answer_default_opts();
     o.max_tokens = (int)n_max;
     o.sampler = (ts_sampler){(float)temp, temp > 0 ? 40 : 0, temp > 0 ? 0.95f : 1.0f, (uint64_t)seed};
+    o.beam = (int)beam;
+    o.stop = &interrupted; /* Ctrl-C stops a beam search too */
     int turn = 0;
     while (line) {
         interrupted = 0;

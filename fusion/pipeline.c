@@ -255,7 +255,8 @@ ts_status ts_pipeline_encode_files(ts_pipeline *p, const char *const *paths, int
 ts_answer_opts ts_answer_default_opts(void) {
     return (ts_answer_opts){.max_tokens = 64,
                             .sampler = {.temperature = 0, .top_k = 0, .top_p = 1, .seed = 0},
-                            .max_seconds = 0};
+                            .max_seconds = 0,
+                            .beam = TS_DEFAULT_BEAM};
 }
 
 typedef struct {
@@ -310,9 +311,14 @@ static ts_status answer_with(ts_pipeline *p, int worker, ts_pool *pool, const ts
         int lens[TS_MAX_VIEWS], made = 0;
         for (int v = 0; v < K; v++)
             tokens[v] = seq[v].tokens, lens[v] = seq[v].n;
-        s = ts_generator_run(p->gen[worker], pool, tokens, lens, K, max_new, &o->sampler,
-                             ts_vocab_special(&p->vocab, TS_TOK_EOS), o->max_seconds, on_token, &sc,
-                             &made);
+        const int32_t eos = ts_vocab_special(&p->vocab, TS_TOK_EOS);
+        /* a beam ends answers where on_token does: at any special or media code */
+        if (o->beam > 1 && o->sampler.temperature <= 0)
+            s = ts_generator_beam(p->gen[worker], pool, tokens, lens, K, max_new, o->beam, eos,
+                                  p->vocab.n_text, o->max_seconds, o->stop, on_token, &sc, &made);
+        else
+            s = ts_generator_run(p->gen[worker], pool, tokens, lens, K, max_new, &o->sampler, eos,
+                                 o->max_seconds, on_token, &sc, &made);
     }
     for (int v = 0; v < K; v++)
         ts_seq_free(&seq[v]);

@@ -147,6 +147,24 @@ ts_status ts_session_truncate(ts_session *s, int n) {
     s->n = n;
     return TS_OK;
 }
+ts_status ts_session_copy(ts_session *dst, const ts_session *src) {
+    if (dst->m != src->m || dst->max_len < src->n)
+        return ts_fail(TS_ERR_USAGE, "model: cannot copy a session of %d tokens into one of %d%s",
+                       src->n, dst->max_len, dst->m != src->m ? " of another model" : "");
+    /* each layer's keys and values are max_len rows apart */
+    const ts_model_config *c = &src->m->c;
+    const size_t HD = (size_t)c->n_heads * c->head_dim, rows = (size_t)src->n * HD;
+    for (int l = 0; l < c->n_layers; l++) {
+        memcpy(dst->kc + (size_t)l * dst->max_len * HD, src->kc + (size_t)l * src->max_len * HD,
+               sizeof(float) * rows);
+        memcpy(dst->vc + (size_t)l * dst->max_len * HD, src->vc + (size_t)l * src->max_len * HD,
+               sizeof(float) * rows);
+    }
+    memcpy(dst->ids, src->ids, sizeof *src->ids * (size_t)src->n);
+    memcpy(dst->logits, src->logits, sizeof(float) * (size_t)c->vocab_size);
+    dst->n = src->n, dst->done = src->done, dst->skipped = src->skipped;
+    return TS_OK;
+}
 const ts_model *ts_session_model(const ts_session *s) { return s->m; }
 int ts_session_length(const ts_session *s) { return s->n; }
 void ts_session_set_dra_skip(ts_session *s, bool skip) { s->skip = skip; }
@@ -699,6 +717,170 @@ ts_status ts_generator_run(ts_generator *g, ts_pool *pool, const int32_t *const 
         if (max_seconds > 0 && ts_now() - t0 >= max_seconds) break;
         if (i + 1 < max_new) st = ts_sessions_feed(s, n_views, pool, next, ones, logits);
     }
+    return st;
+}
+
+/* ---- beam search ------------------------------------------------------- */
+
+/* One caption of a beam: its tokens, their summed mean log-probability, and
+ * the slot (a set of n_views sessions) whose caches hold it. */
+typedef struct {
+    int32_t *ids;
+    int n;
+    double score;
+    int slot;
+} beam_hyp;
+
+static bool ends_answer(int32_t id, int32_t eos, int32_t end_from) {
+    return id == eos || (end_from >= 0 && id >= end_from);
+}
+
+/* The width likeliest tokens of row[V], likeliest first, ties to the lower
+ * id (the greedy pick). */
+static void top_tokens(const float *row, int V, int width, int32_t *top) {
+    for (int t = 0; t < width; t++) {
+        int32_t best = -1;
+        for (int i = 0; i < V; i++) {
+            if (best >= 0 && row[i] <= row[best]) continue;
+            bool taken = false;
+            for (int u = 0; u < t && !taken; u++)
+                taken = top[u] == i;
+            if (!taken) best = i;
+        }
+        top[t] = best;
+    }
+}
+
+ts_status ts_generator_beam(ts_generator *g, ts_pool *pool, const int32_t *const *prompts,
+                            const int *n_prompts, int n_views, int max_new, int width, int32_t eos,
+                            int32_t end_from, double max_seconds, const volatile sig_atomic_t *stop,
+                            ts_token_cb cb, void *user, int *n_made) {
+    *n_made = 0;
+    if (width < 1 || width > TS_MAX_BEAM)
+        return ts_fail(TS_ERR_USAGE, "model: a beam of %d (1 to %d)", width, TS_MAX_BEAM);
+    if (n_views < 1) return ts_fail(TS_ERR_USAGE, "model: generation needs a view");
+    const ts_model *m = g->m;
+    int need = 0;
+    for (int v = 0; v < n_views; v++) {
+        if (n_prompts[v] < 1) return ts_fail(TS_ERR_USAGE, "model: generation needs a prompt");
+        if (max_new > m->c.context - n_prompts[v]) max_new = m->c.context - n_prompts[v];
+    }
+    for (int v = 0; v < n_views; v++)
+        need = n_prompts[v] + max_new > need ? n_prompts[v] + max_new : need;
+    if (max_new < 1) return TS_OK;
+    const int K = n_views, W = width, V = m->c.vocab_size;
+    ts_status st = generator_fit(g, W * K, need);
+    if (st) return st;
+    /* rows: live caption i's views at rows i·K.., then the mixed row */
+    float *rows = g->logits, *mixed = g->logits + (size_t)V * W * K;
+    /* live captions, their W·W extensions and the best that ended, whose
+     * tokens come from one block; the sessions fed in one step */
+    beam_hyp live[TS_MAX_BEAM], cand[TS_MAX_BEAM * TS_MAX_BEAM], best = {.n = -1};
+    int32_t *ids = malloc(sizeof *ids * (size_t)max_new * (size_t)(W + W * W + 1));
+    ts_session **fed_s = malloc(sizeof *fed_s * (size_t)(W * K));
+    if (!ids || !fed_s) {
+        free(ids), free(fed_s);
+        return ts_fail(TS_ERR_NOMEM, "model: out of memory");
+    }
+    for (int i = 0; i < W; i++)
+        live[i].ids = ids + (size_t)max_new * i;
+    for (int i = 0; i < W * W; i++)
+        cand[i].ids = ids + (size_t)max_new * (W + i);
+    best.ids = ids + (size_t)max_new * (W + W * W);
+    const double t0 = ts_now();
+    st = ts_sessions_feed(g->s, K, pool, prompts, n_prompts, rows);
+    live[0].n = 0, live[0].score = 0, live[0].slot = 0;
+    int n_live = 1;
+    int32_t fed[TS_MAX_BEAM];
+    while (!st && n_live > 0) {
+        if (stop && *stop) {
+            best.n = 0;
+            break;
+        }
+        /* every live caption's W likeliest extensions */
+        int n_cand = 0;
+        for (int h = 0; h < n_live; h++) {
+            const beam_hyp *p = &live[h];
+            mean_log_softmax(rows + (size_t)V * h * K, K, V, mixed);
+            int32_t top[TS_MAX_BEAM];
+            top_tokens(mixed, V, W, top);
+            for (int t = 0; t < W; t++) {
+                beam_hyp *c = &cand[n_cand++];
+                memcpy(c->ids, p->ids, sizeof *p->ids * (size_t)p->n);
+                c->n = p->n, c->score = p->score + mixed[top[t]], c->slot = p->slot;
+                c->ids[c->n++] = top[t];
+            }
+        }
+        /* likeliest first; equal scores keep their order (parent, then
+         * token) */
+        for (int i = 1; i < n_cand; i++)
+            for (int j = i; j > 0 && cand[j].score > cand[j - 1].score; j--) {
+                beam_hyp t = cand[j];
+                cand[j] = cand[j - 1], cand[j - 1] = t;
+            }
+        /* down the list, those that end (at an end token, or at max_new
+         * tokens) are set aside and the best of them kept; the first W
+         * others go on unless they score no higher than it (log
+         * probabilities only fall) */
+        int go[TS_MAX_BEAM], n_go = 0;
+        for (int i = 0; i < n_cand && n_go < W; i++) {
+            const beam_hyp *c = &cand[i];
+            if (ends_answer(c->ids[c->n - 1], eos, end_from) || c->n == max_new) {
+                if (best.n < 0 || c->score > best.score) {
+                    memcpy(best.ids, c->ids, sizeof *c->ids * (size_t)c->n);
+                    best.n = c->n, best.score = c->score;
+                }
+            } else if (best.n < 0 || c->score > best.score) {
+                go[n_go++] = i;
+            }
+        }
+        if (n_go == 0) break;
+        if (max_seconds > 0 && ts_now() - t0 >= max_seconds) {
+            if (best.n < 0) {
+                memcpy(best.ids, cand[go[0]].ids, sizeof *best.ids * (size_t)cand[go[0]].n);
+                best.n = cand[go[0]].n;
+            }
+            break;
+        }
+        /* slots: a caption keeps its parent's slot unless a likelier
+         * sibling took it; the others take a free slot, a copy of their
+         * parent's made before any slot is fed */
+        bool taken[TS_MAX_BEAM] = {false};
+        int slot[TS_MAX_BEAM];
+        for (int i = 0; i < n_go; i++) {
+            const int parent = cand[go[i]].slot;
+            slot[i] = taken[parent] ? -1 : parent;
+            if (slot[i] >= 0) taken[parent] = true;
+        }
+        for (int i = 0; !st && i < n_go; i++) {
+            if (slot[i] >= 0) continue;
+            int free_slot = 0;
+            while (taken[free_slot])
+                free_slot++;
+            taken[free_slot] = true, slot[i] = free_slot;
+            for (int v = 0; !st && v < K; v++)
+                st = ts_session_copy(g->s[free_slot * K + v], g->s[cand[go[i]].slot * K + v]);
+        }
+        /* each caption's new token to its slot's views, side by side; its
+         * rows land at i·K */
+        for (int i = 0; i < n_go; i++) {
+            beam_hyp *c = &cand[go[i]];
+            fed[i] = c->ids[c->n - 1];
+            for (int v = 0; v < K; v++)
+                fed_s[i * K + v] = g->s[slot[i] * K + v], g->next[i * K + v] = &fed[i],
+                              g->ones[i * K + v] = 1;
+            memcpy(live[i].ids, c->ids, sizeof *c->ids * (size_t)c->n);
+            live[i].n = c->n, live[i].score = c->score, live[i].slot = slot[i];
+        }
+        n_live = n_go;
+        if (!st) st = ts_sessions_feed(fed_s, n_go * K, pool, g->next, g->ones, rows);
+    }
+    /* the answer, token by token, as greedy decoding hands it over */
+    for (int i = 0; !st && i < best.n; i++) {
+        ++*n_made;
+        if (!cb(best.ids[i], user)) break;
+    }
+    free(ids), free(fed_s);
     return st;
 }
 

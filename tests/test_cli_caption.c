@@ -447,6 +447,12 @@ static void test_views(void **state) {
                      TS_OK);
     assert_int_equal(ts_pipeline_answer(p, three.media, 1, "what is it?", &o, collect, image),
                      TS_OK);
+    /* token by token, which the default beam is not bound to give */
+    char greedy[4096] = "";
+    ts_answer_opts og = o;
+    og.beam = 1;
+    assert_int_equal(ts_pipeline_answer(p, three.media, 1, "what is it?", &og, collect, greedy),
+                     TS_OK);
     assert_int_equal(ts_pipeline_answer(p, one.media, 2, "what is it?", &o, collect, single),
                      TS_OK);
     ts_media_set_free(&one);
@@ -485,6 +491,18 @@ static void test_views(void **state) {
     assert_string_equal(a.out, b.out);
     tu_run_free(&a);
     tu_run_free(&b);
+    /* the beam: the default is TS_DEFAULT_BEAM, and --beam 1 the library's
+     * token-by-token answer */
+    a = tu_run("ask -m %s -n 10 --views 3 --beam %d %s/img0.png 'what is it?'", f->model,
+               TS_DEFAULT_BEAM, f->dir);
+    assert_int_equal(a.code, 0);
+    assert_memory_equal(a.out, image, strlen(image));
+    tu_run_free(&a);
+    a = tu_run("ask -m %s -n 10 --views 3 --beam 1 %s/img0.png 'what is it?'", f->model, f->dir);
+    assert_int_equal(a.code, 0);
+    assert_int_equal(strlen(a.out), strlen(greedy) + 1);
+    assert_memory_equal(a.out, greedy, strlen(greedy));
+    tu_run_free(&a);
     /* one view: the library's answer from view 0 alone */
     a = tu_run("ask -m %s -n 10 --views 1 %s/img0.png %s/tone.wav 'what is it?'", f->model, f->dir,
                f->dir);
@@ -494,8 +512,9 @@ static void test_views(void **state) {
     tu_run_free(&a);
     const char *bad[] = {"caption -m %s --views 0 %s/img0.png",
                          "caption -m %s --views 10 %s/img0.png",
-                         "ask -m %s --views x %s/img0.png hi"};
-    for (int i = 0; i < 3; i++) {
+                         "ask -m %s --views x %s/img0.png hi", "caption -m %s --beam 0 %s/img0.png",
+                         "ask -m %s --beam 9 %s/img0.png hi"};
+    for (int i = 0; i < 5; i++) {
         tu_run_result r = tu_run(bad[i], f->model, f->dir);
         assert_int_equal(r.code, 1);
         assert_string_equal(r.out, "");

@@ -1363,6 +1363,160 @@ static void test_generate_views(void **state) {
     ts_model_free(m);
 }
 
+/* The views' mean log-softmax after prompt + prefix, from full forwards. */
+static void views_log_softmax(const ts_model *m, const int32_t *const *views, const int *lens,
+                              int n_views, const int32_t *prefix, int n_prefix, double *out) {
+    for (int v = 0; v < 11; v++)
+        out[v] = 0;
+    for (int k = 0; k < n_views; k++) {
+        int32_t seq[16];
+        float logits[16 * 11];
+        memcpy(seq, views[k], sizeof *seq * (size_t)lens[k]);
+        memcpy(seq + lens[k], prefix, sizeof *seq * (size_t)n_prefix);
+        const int n = lens[k] + n_prefix;
+        assert_int_equal(ts_model_logits(m, seq, n, logits), TS_OK);
+        const float *row = logits + (n - 1) * 11;
+        double z = 0;
+        for (int v = 0; v < 11; v++)
+            z += exp((double)row[v]);
+        for (int v = 0; v < 11; v++)
+            out[v] += (row[v] - log(z)) / n_views;
+    }
+}
+
+static bool stop_after_two(int32_t id, void *user) {
+    int *n = user;
+    (void)id;
+    return ++*n < 2;
+}
+
+static void test_beam_search(void **state) {
+    (void)state;
+    ts_model_config cf = tu_tiny_decoder_config();
+    ts_model *m, *other;
+    assert_int_equal(ts_model_new(&cf, 41, &m), TS_OK);
+    assert_int_equal(ts_model_new(&cf, 43, &other), TS_OK);
+    scramble(m, 42, 0.5f);
+    /* a copied session continues as its source does */
+    {
+        ts_session *a, *b, *c, *d;
+        assert_int_equal(ts_session_new(m, 12, &a), TS_OK);
+        assert_int_equal(ts_session_new(m, 12, &b), TS_OK);
+        assert_int_equal(ts_session_new(m, 4, &c), TS_OK);
+        assert_int_equal(ts_session_new(other, 12, &d), TS_OK);
+        int32_t p[5] = {1, 2, 3, 4, 5}, next = 6;
+        float la[11], lb[11];
+        assert_int_equal(ts_session_feed(b, p + 3, 2, NULL), TS_OK); /* something to overwrite */
+        assert_int_equal(ts_session_feed(a, p, 5, la), TS_OK);
+        assert_int_equal(ts_session_copy(b, a), TS_OK);
+        assert_int_equal(ts_session_length(b), 5);
+        assert_int_equal(ts_session_feed(a, &next, 1, la), TS_OK);
+        assert_int_equal(ts_session_feed(b, &next, 1, lb), TS_OK);
+        assert_memory_equal(la, lb, sizeof la);
+        assert_int_equal(ts_session_copy(c, a), TS_ERR_USAGE); /* too short */
+        assert_int_equal(ts_session_copy(d, a), TS_ERR_USAGE); /* another model */
+        ts_session_free(a), ts_session_free(b), ts_session_free(c), ts_session_free(d);
+    }
+    ts_generator *gen;
+    assert_int_equal(ts_generator_new(m, &gen), TS_OK);
+    ts_pool *pool = ts_pool_new(2);
+    ts_sampler greedy = {0, 0, 1, 0};
+    int32_t p1[3] = {1, 2, 3}, p2[4] = {4, 5, 6, 3}, p3[3] = {7, 5, 2}, p4[3] = {9, 1, 8};
+    const int32_t *prompts[4][2] = {{p1, p2}, {p3, p1}, {p4, p3}, {p2, p4}};
+    const int lens[4][2] = {{3, 4}, {3, 3}, {3, 3}, {4, 3}};
+    const int32_t eos = 10;
+    int beam_wins = 0;
+    for (int k = 0; k < 4; k++) {
+        /* width 1 is greedy decoding, its end token included */
+        int32_t a[8], b[8], *pa = a, *pb = b;
+        int na, nb;
+        assert_int_equal(ts_generator_beam(gen, NULL, prompts[k], lens[k], 2, 6, 1, eos, -1, 0,
+                                           NULL, collect, &pa, &na),
+                         TS_OK);
+        assert_int_equal(ts_model_generate_views(m, NULL, prompts[k], lens[k], 2, 6, &greedy, eos,
+                                                 0, collect, &pb, &nb),
+                         TS_OK);
+        assert_int_equal(na, nb);
+        assert_memory_equal(a, b, sizeof(int32_t) * (size_t)na);
+        /* two tokens at most, a beam of 8 of the 11: the likeliest answer
+         * of all (an eos alone, or any token then any other), found by
+         * full forwards */
+        double lp1[11], lp2[11], best = -INFINITY;
+        int32_t want[2] = {eos, -1};
+        views_log_softmax(m, prompts[k], lens[k], 2, NULL, 0, lp1);
+        best = lp1[eos];
+        for (int32_t t = 0; t < 11; t++) {
+            if (t == eos) continue;
+            views_log_softmax(m, prompts[k], lens[k], 2, &t, 1, lp2);
+            for (int32_t x = 0; x < 11; x++)
+                if (lp1[t] + lp2[x] > best) best = lp1[t] + lp2[x], want[0] = t, want[1] = x;
+        }
+        pa = a;
+        assert_int_equal(ts_generator_beam(gen, NULL, prompts[k], lens[k], 2, 2, 8, eos, -1, 0,
+                                           NULL, collect, &pa, &na),
+                         TS_OK);
+        assert_int_equal(na, want[1] < 0 ? 1 : 2);
+        assert_int_equal(a[0], want[0]);
+        if (na == 2) assert_int_equal(a[1], want[1]);
+        pb = b;
+        assert_int_equal(ts_model_generate_views(m, NULL, prompts[k], lens[k], 2, 2, &greedy, eos,
+                                                 0, collect, &pb, &nb),
+                         TS_OK);
+        beam_wins += nb != na || memcmp(a, b, sizeof(int32_t) * (size_t)na);
+        /* longer answers: the same tokens on two threads, and from a fresh
+         * generator */
+        for (int w = 2; w <= 4; w++) {
+            int32_t c[12], d[12], *pc = c, *pd = d;
+            int nc, nd;
+            assert_int_equal(ts_generator_beam(gen, pool, prompts[k], lens[k], 2, 8, w, eos, -1, 0,
+                                               NULL, collect, &pc, &nc),
+                             TS_OK);
+            ts_generator *fresh;
+            assert_int_equal(ts_generator_new(m, &fresh), TS_OK);
+            assert_int_equal(ts_generator_beam(fresh, NULL, prompts[k], lens[k], 2, 8, w, eos, -1,
+                                               0, NULL, collect, &pd, &nd),
+                             TS_OK);
+            ts_generator_free(fresh);
+            assert_true(nc >= 1 && nc <= 8);
+            assert_int_equal(nc, nd);
+            assert_memory_equal(c, d, sizeof(int32_t) * (size_t)nc);
+        }
+    }
+    /* the search is what is tested: it beats greedy somewhere */
+    assert_true(beam_wins > 0);
+    /* tokens from end_from on end an answer as eos does */
+    {
+        int32_t a[8], *pa = a;
+        int na;
+        assert_int_equal(ts_generator_beam(gen, NULL, prompts[0], lens[0], 2, 8, 3, -1, 0, 0, NULL,
+                                           collect, &pa, &na),
+                         TS_OK);
+        assert_int_equal(na, 1); /* every token ends it */
+        /* the callback stops the hand-over; a set stop flag gives no answer */
+        int seen = 0;
+        assert_int_equal(ts_generator_beam(gen, NULL, prompts[0], lens[0], 2, 8, 3, -1, -1, 0, NULL,
+                                           stop_after_two, &seen, &na),
+                         TS_OK);
+        assert_int_equal(na, 2);
+        volatile sig_atomic_t stop = 1;
+        pa = a;
+        assert_int_equal(ts_generator_beam(gen, NULL, prompts[0], lens[0], 2, 8, 3, eos, -1, 0,
+                                           &stop, collect, &pa, &na),
+                         TS_OK);
+        assert_int_equal(na, 0);
+        assert_int_equal(ts_generator_beam(gen, NULL, prompts[0], lens[0], 2, 8, 0, eos, -1, 0,
+                                           NULL, collect, &pa, &na),
+                         TS_ERR_USAGE);
+        assert_int_equal(ts_generator_beam(gen, NULL, prompts[0], lens[0], 2, 8, TS_MAX_BEAM + 1,
+                                           eos, -1, 0, NULL, collect, &pa, &na),
+                         TS_ERR_USAGE);
+    }
+    ts_pool_free(pool);
+    ts_generator_free(gen);
+    ts_model_free(other);
+    ts_model_free(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_backward_matches_finite_differences),
@@ -1385,6 +1539,7 @@ int main(void) {
         cmocka_unit_test(test_lm_train_refines_router_bias),
         cmocka_unit_test(test_generate_deterministic),
         cmocka_unit_test(test_generate_views),
+        cmocka_unit_test(test_beam_search),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

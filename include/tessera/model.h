@@ -13,6 +13,8 @@
 #ifndef TESSERA_MODEL_H
 #define TESSERA_MODEL_H
 
+#include <signal.h>
+
 #include "tessera/core.h"
 #include "tessera/gguf.h"
 
@@ -112,6 +114,10 @@ const ts_model *ts_session_model(const ts_session *s);
  * had never been fed (the logits of token n - 1 are not kept: save them from
  * the feed that made them). */
 ts_status ts_session_truncate(ts_session *s, int n);
+/* Makes dst (of the same model, max_len >= src's length) hold what src
+ * holds, as if it had been fed the same tokens: a beam search's copy of a
+ * caption's caches. */
+ts_status ts_session_copy(ts_session *dst, const ts_session *src);
 /* Appends n tokens; logits (may be NULL) receives the last one's
  * [vocab_size] next-token logits. skip_closed_heads: DRA, heads whose gate
  * is <= 0.5 skip their query/scores/softmax/value work (the output is the
@@ -197,6 +203,22 @@ ts_status ts_generator_run(ts_generator *g, ts_pool *pool, const int32_t *const 
                            const int *n_prompts, int n_views, int max_new, const ts_sampler *sp,
                            int32_t eos, double max_seconds, ts_token_cb cb, void *user,
                            int *n_made);
+
+/* A beam search over the same views (greedy only): every step extends each
+ * live answer by its width likeliest tokens under the views' mean
+ * log-softmax, keeps the width likeliest of all those, and sets aside the
+ * ones that end (at eos, at a token >= end_from when end_from >= 0, or at
+ * max_new tokens); it stops when no live answer can beat the likeliest that
+ * ended (log-probabilities only fall), and hands that one to cb token by
+ * token, its end token included, once the search is over. It gives up
+ * without an answer when stop (may be NULL) becomes non-zero, as a signal
+ * handler may set it. The tokens do not depend on pool. g keeps width x
+ * n_views sessions. */
+#define TS_MAX_BEAM 8
+ts_status ts_generator_beam(ts_generator *g, ts_pool *pool, const int32_t *const *prompts,
+                            const int *n_prompts, int n_views, int max_new, int width, int32_t eos,
+                            int32_t end_from, double max_seconds, const volatile sig_atomic_t *stop,
+                            ts_token_cb cb, void *user, int *n_made);
 
 /* ---- training ----------------------------------------------------------- */
 typedef struct {

@@ -294,8 +294,16 @@ typedef struct {
     int max_tokens;    /* 0: 64 */
     ts_sampler sampler;
     double max_seconds;
+    int beam; /* greedy (temperature 0) answers: > 1 searches a beam of this
+                 width (ts_generator_beam, up to TS_MAX_BEAM), 0 or 1 decodes
+                 token by token */
+    const volatile sig_atomic_t *stop; /* may be NULL: when set (a signal
+                 handler), a beam search gives up without an answer (token by
+                 token, the text callback stops the answer) */
 } ts_answer_opts;
-ts_answer_opts ts_answer_default_opts(void); /* greedy, 64 tokens */
+/* Greedy with a beam of TS_DEFAULT_BEAM, 64 tokens. */
+#define TS_DEFAULT_BEAM 3
+ts_answer_opts ts_answer_default_opts(void);
 
 /* Called with each piece of answer text as it is made; return false to stop. */
 typedef bool (*ts_text_cb)(const char *piece, size_t len, void *user);
