@@ -1372,7 +1372,7 @@ static void views_log_softmax(const ts_model *m, const int32_t *const *views, co
         int32_t seq[16];
         float logits[16 * 11];
         memcpy(seq, views[k], sizeof *seq * (size_t)lens[k]);
-        memcpy(seq + lens[k], prefix, sizeof *seq * (size_t)n_prefix);
+        if (n_prefix) memcpy(seq + lens[k], prefix, sizeof *seq * (size_t)n_prefix);
         const int n = lens[k] + n_prefix;
         assert_int_equal(ts_model_logits(m, seq, n, logits), TS_OK);
         const float *row = logits + (n - 1) * 11;
