@@ -20,13 +20,7 @@
  * by its mean log-likelihood over the views.
  * HELDOUT_DIR/labels.tsv is make model's held-out set (task, file, expected
  * caption); -v prints every item: ok/miss, the two log-likelihoods, texts. */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "fusion/views.h"
-#include "tessera.h"
-#include "tessera/vqvae.h"
+#include "bench/heldout_images.h"
 
 static void die(const char *what) {
     fprintf(stderr, "caption_search: %s: %s\n", what, ts_last_error());
@@ -47,14 +41,6 @@ static bool keep_text(int32_t id, void *user) {
     return true;
 }
 
-/* Whether text holds word as a whole word. */
-static bool has_word(const char *text, const char *word) {
-    const size_t n = strlen(word);
-    for (const char *p = strstr(text, word); p; p = strstr(p + 1, word))
-        if ((p == text || p[-1] == ' ') && (p[n] == 0 || p[n] == ' ')) return true;
-    return false;
-}
-
 /* The greedy caption with its last word replaced by the class word, the
  * article before it fitted to the word's first letter. */
 static void class_caption(const char *greedy, const char *word, char *out, size_t cap) {
@@ -70,20 +56,6 @@ static void class_caption(const char *greedy, const char *word, char *out, size_
     snprintf(out, cap, "%s%s%s%s", head, head[0] ? " " : "", article, word);
 }
 
-/* The caption template with answer over each of md's views: seq[i], whose
- * prompt part is prefixes[i][0..n_prefix[i]). */
-static ts_status build_views(ts_bpe *tok, const ts_vocab *v, const ts_media *md, const char *answer,
-                             ts_seq *seq, const int32_t **prefixes, int *n_prefix) {
-    for (int i = 0; i < md->n_views; i++) {
-        ts_media one;
-        ts_media_view(md, 1, i, &one);
-        ts_status s = ts_fusion_build(tok, v, &one, 1, TS_CAPTION_PROMPT, answer, &seq[i]);
-        if (s) return s;
-        prefixes[i] = seq[i].tokens, n_prefix[i] = seq[i].answer_start;
-    }
-    return TS_OK;
-}
-
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -97,8 +69,8 @@ int main(int argc, char **argv) {
     const char *task = argc > 3 ? argv[3] : "scenes";
     int limit = argc > 4 ? atoi(argv[4]) : 1000;
     int n_views = argc > 5 ? atoi(argv[5]) : 1;
-    if (n_views < 1 || n_views > 9) {
-        fprintf(stderr, "caption_search: VIEWS must be 1 to 9\n");
+    if (n_views < 1 || n_views > TS_MAX_VIEWS) {
+        fprintf(stderr, "caption_search: VIEWS must be 1 to %d\n", TS_MAX_VIEWS);
         return 1;
     }
     ts_gguf *g;
@@ -106,48 +78,25 @@ int main(int argc, char **argv) {
     ts_vocab v;
     ts_vq *vq;
     ts_bpe *tok;
-    ts_session *se[9];
+    ts_session *se[TS_MAX_VIEWS];
     if (ts_gguf_open(path, &g) || ts_model_load_gguf(g, path, &m) || ts_vocab_read(g, &v) ||
         ts_vq_from_gguf(g, path, &vq) || ts_bpe_load(g, &tok))
         die(path);
     for (int i = 0; i < n_views; i++)
         if (ts_session_new(m, 0, &se[i])) die(path);
-    const int S = ts_vq_get_config(vq)->image_size, n_codes = (S / TS_VQ_DOWN) * (S / TS_VQ_DOWN);
     const int32_t eos = ts_vocab_special(&v, TS_TOK_EOS);
-    char labels[1024], line[4096];
-    snprintf(labels, sizeof labels, "%s/labels.tsv", held);
-    FILE *f = fopen(labels, "r");
-    if (!f) {
-        fprintf(stderr, "caption_search: cannot read %s\n", labels);
-        return 2;
-    }
-    int32_t *codes = malloc(sizeof *codes * (size_t)n_codes * (size_t)n_views);
     double *gaps = malloc(sizeof *gaps * (size_t)(limit > 0 ? limit : 1));
-    ts_seq seq[9] = {0};
     int items = 0, exact = 0, search_errors = 0;
     ts_sampler greedy = {.temperature = 0, .top_k = 0, .top_p = 1, .seed = 0};
-    while (items < limit && fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\n")] = 0;
-        char *t = strtok(line, "\t"), *file = strtok(NULL, "\t"), *expected = strtok(NULL, "\t");
-        if (!t || !file || !expected || strcmp(t, task)) continue;
-        ts_vq_input_kind kind;
-        float *x;
-        int T;
-        if (ts_vq_load_media(vq, file, 1, &kind, &x, &T)) die(file);
-        if (kind != TS_VQ_IMAGE) {
-            fprintf(stderr, "caption_search: %s: not an image\n", file);
-            return 2;
-        }
-        const int nv = view_count(kind, n_views);
-        if (view_encode(vq, NULL, kind, x, T, n_views, codes)) die(file);
-        free(x);
-        const ts_media md = {TS_MEDIA_IMAGE, codes, n_codes, nv};
-        const int32_t *prefixes[9];
-        int n_prefix[9];
+    heldout_images h;
+    heldout_open(&h, "caption_search", held, task, vq, tok, &v, n_views);
+    while (items < limit && heldout_next(&h)) {
+        const char *file = h.file, *expected = h.expected;
+        const int nv = h.md.n_views;
         answer_ids got = {.n_text = v.n_text};
         int made;
-        if (build_views(tok, &v, &md, expected, seq, prefixes, n_prefix)) die(file);
-        if (ts_model_generate_views(m, NULL, prefixes, n_prefix, nv, 64, &greedy, eos, 0, keep_text,
+        heldout_build(&h, expected);
+        if (ts_model_generate_views(m, NULL, h.prompts, h.lens, nv, 64, &greedy, eos, 0, keep_text,
                                     &got, &made))
             die(file);
         char *text;
@@ -159,20 +108,20 @@ int main(int argc, char **argv) {
         snprintf(want, sizeof want, "%s", expected);
         if (class_word) {
             class_caption(text, expected, want, sizeof want);
-            if (build_views(tok, &v, &md, want, seq, prefixes, n_prefix)) die(file);
+            heldout_build(&h, want);
         }
         /* continuations: the expected answer as the template tokenizes it,
          * and the greedy one as it was made; each scored by its mean over
          * the views */
-        const int32_t *conts[2] = {seq[0].tokens + n_prefix[0], got.ids};
-        int lens[2] = {seq[0].n - n_prefix[0], got.n}, count[18];
-        double lpv[18], lp[2] = {0, 0};
-        if (ts_sessions_score_continuations(se, nv, NULL, prefixes, n_prefix, 2, conts, lens, lpv,
+        const int32_t *conts[2] = {h.seq[0].tokens + h.lens[0], got.ids};
+        int lens[2] = {h.seq[0].n - h.lens[0], got.n}, count[2 * TS_MAX_VIEWS];
+        double lpv[2 * TS_MAX_VIEWS], lp[2] = {0, 0};
+        if (ts_sessions_score_continuations(se, nv, NULL, h.prompts, h.lens, 2, conts, lens, lpv,
                                             count))
             die(file);
         for (int i = 0; i < nv; i++)
             lp[0] += lpv[2 * i] / nv, lp[1] += lpv[2 * i + 1] / nv;
-        bool ok = class_word ? has_word(text, expected) : !strcmp(text, expected);
+        bool ok = caption_right(text, expected);
         if (ok)
             exact++;
         else {
@@ -184,7 +133,7 @@ int main(int argc, char **argv) {
             printf("%s\t%.4f\t%.4f\t%s\t%s\n", ok ? "ok" : "miss", lp[0], lp[1], want, text);
         free(text);
     }
-    fclose(f);
+    heldout_close(&h);
     int misses = items - exact;
     qsort(gaps, (size_t)misses, sizeof *gaps, cmp_double);
     printf("%s: %d items, %d exact (%.2f %%); of the %d misses %d are search errors (the expected "
@@ -193,8 +142,8 @@ int main(int argc, char **argv) {
            task, items, exact, items ? 100.0 * exact / items : 0.0, misses, search_errors,
            misses - search_errors, misses ? gaps[misses / 2] : 0.0);
     for (int i = 0; i < n_views; i++)
-        ts_seq_free(&seq[i]), ts_session_free(se[i]);
-    free(codes), free(gaps);
+        ts_session_free(se[i]);
+    free(gaps);
     ts_bpe_free(tok);
     ts_vq_free(vq);
     ts_model_free(m);

@@ -15,12 +15,8 @@
  * scenes (the exact caption). Prints the accuracy, and how many items the
  * first model alone gets right that the ensemble misses and the reverse. */
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include "fusion/views.h"
-#include "tessera.h"
+#include "bench/heldout_images.h"
 
 #define MAX_MODELS 4
 #define N_VIEWS 9
@@ -29,14 +25,6 @@
 static void die(const char *what) {
     fprintf(stderr, "ensemble_probe: %s: %s\n", what, ts_last_error());
     exit(2);
-}
-
-/* Whether text holds word as a whole word. */
-static bool has_word(const char *text, const char *word) {
-    const size_t n = strlen(word);
-    for (const char *p = strstr(text, word); p; p = strstr(p + 1, word))
-        if ((p == text || p[-1] == ' ') && (p[n] == 0 || p[n] == ' ')) return true;
-    return false;
 }
 
 /* out[i] += log_softmax(row)[i] / n_rows: the commands' mean over views. */
@@ -109,53 +97,22 @@ int main(int argc, char **argv) {
         for (int v = 0; v < N_VIEWS; v++)
             if (ts_session_new(m[k], 0, &s[k * N_VIEWS + v])) die(argv[4 + k]);
     const int32_t eos = ts_vocab_special(&voc, TS_TOK_EOS);
-    const int S = ts_vq_get_config(vq)->image_size, n_codes = (S / TS_VQ_DOWN) * (S / TS_VQ_DOWN);
-    int32_t *codes = malloc(sizeof *codes * (size_t)n_codes * N_VIEWS);
     float *rows = malloc(sizeof *rows * (size_t)V * n_m * N_VIEWS),
           *mixed = malloc(sizeof *mixed * V);
-    ts_seq seq[N_VIEWS] = {0};
-    char labels[1024], line[4096];
-    snprintf(labels, sizeof labels, "%s/labels.tsv", held);
-    FILE *f = fopen(labels, "r");
-    if (!f) {
-        fprintf(stderr, "ensemble_probe: cannot read %s\n", labels);
-        return 2;
-    }
+    heldout_images h;
+    heldout_open(&h, "ensemble_probe", held, task, vq, tok, &voc, N_VIEWS);
     int items = 0, right = 0, right_first = 0, first_only = 0, ensemble_only = 0;
-    while (items < limit && fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\n")] = 0;
-        char *t = strtok(line, "\t"), *file = strtok(NULL, "\t"), *expected = strtok(NULL, "\t");
-        if (!t || !file || !expected || strcmp(t, task)) continue;
-        ts_vq_input_kind kind;
-        float *x;
-        int T;
-        if (ts_vq_load_media(vq, file, 1, &kind, &x, &T)) die(file);
-        if (kind != TS_VQ_IMAGE) {
-            fprintf(stderr, "ensemble_probe: %s: not an image\n", file);
-            return 2;
-        }
-        const int nv = view_count(kind, N_VIEWS);
-        if (view_encode(vq, NULL, kind, x, T, N_VIEWS, codes)) die(file);
-        free(x);
-        const ts_media md = {TS_MEDIA_IMAGE, codes, n_codes, nv};
-        const int32_t *prompts[N_VIEWS];
-        int lens[N_VIEWS];
-        for (int v = 0; v < nv; v++) {
-            ts_media one;
-            ts_media_view(&md, 1, v, &one);
-            if (ts_fusion_build(tok, &voc, &one, 1, TS_CAPTION_PROMPT, NULL, &seq[v])) die(file);
-            prompts[v] = seq[v].tokens, lens[v] = seq[v].answer_start;
-        }
+    while (items < limit && heldout_next(&h)) {
         bool ok[2];
         for (int pass = 0; pass < 2; pass++) {
             /* pass 0: the first model alone; pass 1: all of them */
             int32_t ids[MAX_ANSWER];
-            const int n =
-                caption(s, pass ? n_m : 1, nv, prompts, lens, V, voc.n_text, eos, rows, mixed, ids);
+            const int n = caption(s, pass ? n_m : 1, h.md.n_views, h.prompts, h.lens, V, voc.n_text,
+                                  eos, rows, mixed, ids);
             char *text;
             size_t len;
-            if (ts_bpe_decode(tok, ids, (size_t)n, &text, &len)) die(file);
-            ok[pass] = strchr(expected, ' ') ? !strcmp(text, expected) : has_word(text, expected);
+            if (ts_bpe_decode(tok, ids, (size_t)n, &text, &len)) die(h.file);
+            ok[pass] = caption_right(text, h.expected);
             free(text);
             if (n_m == 1) {
                 ok[1] = ok[0];
@@ -166,18 +123,16 @@ int main(int argc, char **argv) {
         first_only += ok[0] && !ok[1], ensemble_only += ok[1] && !ok[0];
         items++;
     }
-    fclose(f);
+    heldout_close(&h);
     printf("%s: %d items; the first model alone %.2f %%", task, items,
            items ? 100.0 * right_first / items : 0.0);
     if (n_m > 1)
         printf(", the %d models together %.2f %% (%d items right only alone, %d only together)",
                n_m, items ? 100.0 * right / items : 0.0, first_only, ensemble_only);
     printf("\n");
-    for (int v = 0; v < N_VIEWS; v++)
-        ts_seq_free(&seq[v]);
     for (int i = 0; i < n_m * N_VIEWS; i++)
         ts_session_free(s[i]);
-    free(codes), free(rows), free(mixed);
+    free(rows), free(mixed);
     ts_bpe_free(tok);
     ts_vq_free(vq);
     for (int k = 0; k < n_m; k++)
