@@ -147,6 +147,7 @@ ts_status ts_session_truncate(ts_session *s, int n) {
     s->n = n;
     return TS_OK;
 }
+
 ts_status ts_session_copy(ts_session *dst, const ts_session *src) {
     if (dst->m != src->m || dst->max_len < src->n)
         return ts_fail(TS_ERR_USAGE, "model: cannot copy a session of %d tokens into one of %d%s",
@@ -768,7 +769,7 @@ ts_status ts_generator_beam(ts_generator *g, ts_pool *pool, const int32_t *const
     for (int v = 0; v < n_views; v++)
         need = n_prompts[v] + max_new > need ? n_prompts[v] + max_new : need;
     if (max_new < 1) return TS_OK;
-    const int K = n_views, W = width, V = m->c.vocab_size;
+    const int K = n_views, V = m->c.vocab_size, W = width < V ? width : V;
     ts_status st = generator_fit(g, W * K, need);
     if (st) return st;
     /* rows: live caption i's views at rows i·K.., then the mixed row */
