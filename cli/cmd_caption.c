@@ -23,7 +23,7 @@ static void usage(void) {
            "  --temp T      temperature (default 0: greedy)\n"
            "  -s, --seed N  sampling seed (default 0)\n"
            "  --beam N      greedy captions: the likeliest of a beam search of width N\n"
-           "                (1-8, default 3; 1: each word the likeliest in turn)\n"
+           "                (1-8, default 3; 1: each token the likeliest in turn)\n"
            "  --views N     read each image in N views (as given and moved by a\n"
            "                pixel each way) and caption from them all: each word is\n"
            "                drawn from the views' mean log-probability (1-9, default 9;\n"
