@@ -11,8 +11,7 @@ static void usage(void) {
            "       tessera ask --image F --audio F -p QUESTION [options]\n\n"
            "Answers QUESTION about the images and audio clips given (in that order; each\n"
            "file's kind is found from its content). The answer streams to stdout as it is\n"
-           "made (with a beam, once the search is over), followed by a newline; nothing\n"
-           "else goes to stdout.\n\n"
+           "made, followed by a newline; nothing else goes to stdout.\n\n"
            "  -m FILE        model (default: $TESSERA_MODEL, else models/tessera.gguf\n"
            "                 beside the executable's folder)\n"
            "  --image F      an image (fails if F is not one); may repeat\n"
@@ -22,9 +21,9 @@ static void usage(void) {
            "  --temp T       temperature (default 0: greedy)\n"
            "  --top-k K      (default 40); --top-p P (default 0.95)\n"
            "  -s, --seed N   sampling seed (default 0)\n"
-           "  --beam N       greedy answers: the likeliest of a beam search of width N\n"
-           "                 (1-8, default 3; 1: each token the likeliest in turn,\n"
-           "                 streamed as it is made)\n"
+           "  --beam N       greedy answers: the likeliest of a beam search of width N,\n"
+           "                 written once the search is over (1-8, default 1: each\n"
+           "                 token the likeliest in turn, streamed as it is made)\n"
            "  --max-time S   stop after S seconds\n"
            "  --views N      read each image in N views (moved by a pixel each way),\n"
            "                 each clip in up to 4 (delayed by 10-30 ms), and answer\n"
@@ -44,7 +43,7 @@ static bool put_piece(const char *piece, size_t len, void *user) {
 int cmd_ask(int argc, char **argv) {
     const char *model = NULL, *prompt = NULL;
     long threads = 0, n_max = 64, top_k = 40, seed = 0, views = TS_DEFAULT_VIEWS,
-         beam = TS_DEFAULT_BEAM;
+         beam = 1; /* streamed token by token unless asked */
     double level_floor = TS_LEVEL_FLOOR;
     double temp = 0, top_p = 0.95, max_time = 0;
     const char **files = calloc((size_t)argc, sizeof *files);

@@ -39,7 +39,7 @@ static void put_line(const char *s) {
 int cmd_caption(int argc, char **argv) {
     const char *model = NULL;
     bool json = false;
-    long threads = 0, n_max = 48, seed = 0, views = TS_DEFAULT_VIEWS, beam = TS_DEFAULT_BEAM;
+    long threads = 0, n_max = 48, seed = 0, views = TS_DEFAULT_VIEWS, beam = TS_CAPTION_BEAM;
     double temp = 0;
     const char **files = calloc((size_t)argc, sizeof *files);
     int n_files = 0;

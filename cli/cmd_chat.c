@@ -28,7 +28,7 @@ static void usage(void) {
            "  -n N           most tokens per answer (default 128)\n"
            "  --temp T       temperature (default 0: greedy); -s N seed\n"
            "  --beam N       greedy answers: the likeliest of a beam search of width N,\n"
-           "                 written once the search is over (1-8, default 3; 1: each\n"
+           "                 written once the search is over (1-8, default 1: each\n"
            "                 token the likeliest in turn, written as it is made)\n"
            "  --views N      read each image in N views (moved by a pixel each way),\n"
            "                 each clip in up to 4 (delayed by 10-30 ms), and answer\n"
@@ -205,7 +205,8 @@ static void attach(ts_pipeline *p, attached *a, const char *path, ts_media_kind 
 
 int cmd_chat(int argc, char **argv) {
     const char *model = NULL;
-    long threads = 0, n_max = 128, seed = 0, views = TS_DEFAULT_VIEWS, beam = TS_DEFAULT_BEAM;
+    long threads = 0, n_max = 128, seed = 0, views = TS_DEFAULT_VIEWS;
+    long beam = 1; /* answers written token by token unless asked */
     double level_floor = TS_LEVEL_FLOOR;
     double temp = 0;
     for (int i = 1; i < argc; i++) {

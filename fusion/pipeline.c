@@ -256,7 +256,7 @@ ts_answer_opts ts_answer_default_opts(void) {
     return (ts_answer_opts){.max_tokens = 64,
                             .sampler = {.temperature = 0, .top_k = 0, .top_p = 1, .seed = 0},
                             .max_seconds = 0,
-                            .beam = TS_DEFAULT_BEAM};
+                            .beam = 1};
 }
 
 typedef struct {
@@ -379,6 +379,7 @@ static void caption_one(void *ctx, int i, int count, int worker) {
 ts_status ts_pipeline_caption(ts_pipeline *p, const char *const *paths, int n,
                               const ts_answer_opts *o, char ***texts, char ***errors) {
     ts_answer_opts d = ts_answer_default_opts();
+    d.beam = TS_CAPTION_BEAM;
     if (!o) o = &d;
     *texts = calloc(n ? (size_t)n : 1, sizeof **texts);
     char **errs = calloc(n ? (size_t)n : 1, sizeof *errs);

@@ -135,6 +135,7 @@ static char **lib_captions(const fixture *f, int threads) {
     char **texts, **errs;
     ts_answer_opts o = ts_answer_default_opts();
     o.max_tokens = 12;
+    o.beam = TS_CAPTION_BEAM; /* as `caption` makes them */
     assert_int_equal(ts_pipeline_caption(p, files, 3, &o, &texts, &errs), TS_OK);
     for (int i = 0; i < 3; i++) {
         assert_null(errs[i]);
@@ -447,11 +448,11 @@ static void test_views(void **state) {
                      TS_OK);
     assert_int_equal(ts_pipeline_answer(p, three.media, 1, "what is it?", &o, collect, image),
                      TS_OK);
-    /* token by token, which the default beam is not bound to give */
-    char greedy[4096] = "";
-    ts_answer_opts og = o;
-    og.beam = 1;
-    assert_int_equal(ts_pipeline_answer(p, three.media, 1, "what is it?", &og, collect, greedy),
+    /* with a beam, which token by token is not bound to give */
+    char beamed[4096] = "";
+    ts_answer_opts ob = o;
+    ob.beam = TS_CAPTION_BEAM;
+    assert_int_equal(ts_pipeline_answer(p, three.media, 1, "what is it?", &ob, collect, beamed),
                      TS_OK);
     assert_int_equal(ts_pipeline_answer(p, one.media, 2, "what is it?", &o, collect, single),
                      TS_OK);
@@ -491,18 +492,26 @@ static void test_views(void **state) {
     assert_string_equal(a.out, b.out);
     tu_run_free(&a);
     tu_run_free(&b);
-    /* the beam: the default is TS_DEFAULT_BEAM, and --beam 1 the library's
-     * token-by-token answer */
-    a = tu_run("ask -m %s -n 10 --views 3 --beam %d %s/img0.png 'what is it?'", f->model,
-               TS_DEFAULT_BEAM, f->dir);
+    /* --beam: ask answers token by token by default (--beam 1), and with
+     * --beam N as the library's beam of N */
+    a = tu_run("ask -m %s -n 10 --views 3 --beam 1 %s/img0.png 'what is it?'", f->model, f->dir);
     assert_int_equal(a.code, 0);
     assert_memory_equal(a.out, image, strlen(image));
     tu_run_free(&a);
-    a = tu_run("ask -m %s -n 10 --views 3 --beam 1 %s/img0.png 'what is it?'", f->model, f->dir);
+    a = tu_run("ask -m %s -n 10 --views 3 --beam %d %s/img0.png 'what is it?'", f->model,
+               TS_CAPTION_BEAM, f->dir);
     assert_int_equal(a.code, 0);
-    assert_int_equal(strlen(a.out), strlen(greedy) + 1);
-    assert_memory_equal(a.out, greedy, strlen(greedy));
+    assert_int_equal(strlen(a.out), strlen(beamed) + 1);
+    assert_memory_equal(a.out, beamed, strlen(beamed));
     tu_run_free(&a);
+    /* caption's default is a beam of TS_CAPTION_BEAM, the library's too */
+    a = tu_run("caption -m %s -n 10 --views 3 --beam %d %s/img0.png", f->model, TS_CAPTION_BEAM,
+               f->dir);
+    tu_run_result c = tu_run("caption -m %s -n 10 --views 3 %s/img0.png", f->model, f->dir);
+    assert_int_equal(a.code, 0);
+    assert_string_equal(a.out, c.out);
+    tu_run_free(&a);
+    tu_run_free(&c);
     /* one view: the library's answer from view 0 alone */
     a = tu_run("ask -m %s -n 10 --views 1 %s/img0.png %s/tone.wav 'what is it?'", f->model, f->dir,
                f->dir);

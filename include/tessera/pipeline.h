@@ -301,9 +301,12 @@ typedef struct {
                  handler), a beam search gives up without an answer (token by
                  token, the text callback stops the answer) */
 } ts_answer_opts;
-/* Greedy with a beam of TS_DEFAULT_BEAM, 64 tokens. */
-#define TS_DEFAULT_BEAM 3
+/* Greedy token by token (streamed), 64 tokens. */
 ts_answer_opts ts_answer_default_opts(void);
+/* The beam width captions get by default (`caption`, and
+ * ts_pipeline_caption without options): answers to questions stream token
+ * by token unless asked for a beam. */
+#define TS_CAPTION_BEAM 3
 
 /* Called with each piece of answer text as it is made; return false to stop. */
 typedef bool (*ts_text_cb)(const char *piece, size_t len, void *user);
@@ -313,7 +316,8 @@ ts_status ts_pipeline_answer(ts_pipeline *p, const ts_media *media, int n_media,
                              const char *prompt, const ts_answer_opts *o, ts_text_cb cb,
                              void *user);
 /* One caption per image, in order, the images encoded as one batch and the
- * captions made in parallel on the pool (greedy unless o says otherwise).
+ * captions made in parallel on the pool (o NULL: greedy with a beam of
+ * TS_CAPTION_BEAM).
  * texts[i] is malloc'd; errors[i] (may be NULL array) gets a malloc'd
  * message for a file that failed (its caption is then NULL). */
 ts_status ts_pipeline_caption(ts_pipeline *p, const char *const *paths, int n,
