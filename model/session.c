@@ -675,22 +675,31 @@ static ts_status generator_fit(ts_generator *g, int n_views, int need) {
     return TS_OK;
 }
 
+/* Checks the views' prompts, and sets *need to the cache length an answer
+ * of up to max_new tokens can take: a few hundred KB per view rather than
+ * the whole context's MB. */
+static ts_status answer_room(const ts_model *m, const int *n_prompts, int n_views, int max_new,
+                             int *need) {
+    if (n_views < 1) return ts_fail(TS_ERR_USAGE, "model: generation needs a view");
+    *need = 0;
+    for (int v = 0; v < n_views; v++) {
+        if (n_prompts[v] < 1) return ts_fail(TS_ERR_USAGE, "model: generation needs a prompt");
+        int n = max_new > m->c.context - n_prompts[v] ? m->c.context : n_prompts[v] + max_new;
+        *need = n > *need ? n : *need;
+    }
+    return TS_OK;
+}
+
 ts_status ts_generator_run(ts_generator *g, ts_pool *pool, const int32_t *const *prompts,
                            const int *n_prompts, int n_views, int max_new, const ts_sampler *sp,
                            int32_t eos, double max_seconds, ts_token_cb cb, void *user,
                            int *n_made) {
     const ts_model *m = g->m;
     *n_made = 0;
-    if (n_views < 1) return ts_fail(TS_ERR_USAGE, "model: generation needs a view");
-    /* caches only as long as the answer can get: a few hundred KB per view
-     * rather than the whole context's MB */
-    int need = 0;
-    for (int v = 0; v < n_views; v++) {
-        if (n_prompts[v] < 1) return ts_fail(TS_ERR_USAGE, "model: generation needs a prompt");
-        int n = max_new > m->c.context - n_prompts[v] ? m->c.context : n_prompts[v] + max_new;
-        need = n > need ? n : need;
-    }
-    ts_status st = generator_fit(g, n_views, need);
+    int need;
+    ts_status st = answer_room(m, n_prompts, n_views, max_new, &need);
+    if (st) return st;
+    st = generator_fit(g, n_views, need);
     if (st) return st;
     const int V = m->c.vocab_size;
     ts_session **s = g->s;
@@ -759,18 +768,16 @@ ts_status ts_generator_beam(ts_generator *g, ts_pool *pool, const int32_t *const
     *n_made = 0;
     if (width < 1 || width > TS_MAX_BEAM)
         return ts_fail(TS_ERR_USAGE, "model: a beam of %d (1 to %d)", width, TS_MAX_BEAM);
-    if (n_views < 1) return ts_fail(TS_ERR_USAGE, "model: generation needs a view");
     const ts_model *m = g->m;
-    int need = 0;
-    for (int v = 0; v < n_views; v++) {
-        if (n_prompts[v] < 1) return ts_fail(TS_ERR_USAGE, "model: generation needs a prompt");
-        if (max_new > m->c.context - n_prompts[v]) max_new = m->c.context - n_prompts[v];
-    }
+    int need;
+    ts_status st = answer_room(m, n_prompts, n_views, max_new, &need);
+    if (st) return st;
+    /* every view's answer must fit: the search ends captions at max_new */
     for (int v = 0; v < n_views; v++)
-        need = n_prompts[v] + max_new > need ? n_prompts[v] + max_new : need;
+        if (max_new > m->c.context - n_prompts[v]) max_new = m->c.context - n_prompts[v];
     if (max_new < 1) return TS_OK;
     const int K = n_views, V = m->c.vocab_size, W = width < V ? width : V;
-    ts_status st = generator_fit(g, W * K, need);
+    st = generator_fit(g, W * K, need);
     if (st) return st;
     /* rows: live caption i's views at rows i·K.., then the mixed row */
     float *rows = g->logits, *mixed = g->logits + (size_t)V * W * K;
