@@ -14,20 +14,6 @@
 
 #define MAX_ANSWER 48
 
-typedef struct {
-    int32_t ids[MAX_ANSWER];
-    int n, n_text;
-} answer_ids;
-
-/* Keeps text tokens; the caption ends at the first special or media code,
- * as the pipeline's does. */
-static bool keep_text(int32_t id, void *user) {
-    answer_ids *a = user;
-    if (id < 0 || id >= a->n_text || a->n == MAX_ANSWER) return false;
-    a->ids[a->n++] = id;
-    return true;
-}
-
 int main(int argc, char **argv) {
     if (argc != 7) {
         fprintf(stderr, "usage: beam_probe MODEL HELDOUT_DIR TASK N VIEWS B\n");
@@ -55,7 +41,7 @@ int main(int argc, char **argv) {
     heldout_open(&h, "beam_probe", argv[2], argv[3], vq, tok, &voc, n_views);
     int items = 0, right = 0;
     while (items < limit && heldout_next(&h)) {
-        answer_ids got = {.n_text = voc.n_text};
+        answer_ids got = {.n_text = voc.n_text, .cap = MAX_ANSWER};
         int made;
         if (ts_generator_beam(gen, NULL, h.prompts, h.lens, h.md.n_views, MAX_ANSWER, B, eos,
                               voc.n_text, 0, NULL, keep_text, &got, &made))

@@ -27,20 +27,6 @@ static void die(const char *what) {
     exit(2);
 }
 
-typedef struct {
-    int32_t ids[64];
-    int n, n_text;
-} answer_ids;
-
-/* Keeps text tokens; the caption ends at the first special or media code,
- * as the pipeline's does. */
-static bool keep_text(int32_t id, void *user) {
-    answer_ids *a = user;
-    if (id < 0 || id >= a->n_text || a->n == 63) return false;
-    a->ids[a->n++] = id;
-    return true;
-}
-
 /* The greedy caption with its last word replaced by the class word, the
  * article before it fitted to the word's first letter. */
 static void class_caption(const char *greedy, const char *word, char *out, size_t cap) {
@@ -93,7 +79,7 @@ int main(int argc, char **argv) {
     while (items < limit && heldout_next(&h)) {
         const char *file = h.file, *expected = h.expected;
         const int nv = h.md.n_views;
-        answer_ids got = {.n_text = v.n_text};
+        answer_ids got = {.n_text = v.n_text, .cap = 63}; /* room for the eos below */
         int made;
         heldout_build(&h, expected);
         if (ts_model_generate_views(m, NULL, h.prompts, h.lens, nv, 64, &greedy, eos, 0, keep_text,

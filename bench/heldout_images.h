@@ -97,6 +97,21 @@ static void heldout_close(heldout_images *h) {
     free(h->codes);
 }
 
+/* A caption's text tokens as a generator makes them (keep_text). */
+typedef struct {
+    int32_t ids[64];
+    int n, n_text, cap; /* cap (< 64): the most it keeps */
+} answer_ids;
+
+/* Keeps text tokens; the caption ends at the first special or media code,
+ * as the pipeline's does, or at a->cap tokens. */
+static bool keep_text(int32_t id, void *user) {
+    answer_ids *a = user;
+    if (id < 0 || id >= a->n_text || a->n == a->cap) return false;
+    a->ids[a->n++] = id;
+    return true;
+}
+
 /* Whether text holds word as a whole word: how a class answer counts. */
 static bool has_word(const char *text, const char *word) {
     const size_t n = strlen(word);
